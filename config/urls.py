@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from kruzhok.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("kruzhok.accounts.urls")),
+    path("school/", include("kruzhok.school.urls")),
+    path("attendance/", include("kruzhok.attendance.urls")),
+    path("family/", include("kruzhok.family.urls")),
+    path("api/v1/", include("kruzhok.api.urls")),
+    path("", include("kruzhok.core.urls")),
+]
