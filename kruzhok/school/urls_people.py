@@ -1,0 +1,2 @@
+# Manager work: students, guardians, consent, enrollments, waiting lists.
+urlpatterns: list = []
