@@ -17,6 +17,8 @@ def role_required(action: str):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
+        # Read by the permission-table test to check every page against PERMISSIONS.
+        wrapper.required_action = action
         return wrapper
 
     return decorator

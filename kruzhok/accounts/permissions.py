@@ -41,3 +41,37 @@ def role_can(role: str | None, action: str) -> bool:
     if role is None:
         return False
     return role in PERMISSIONS[action]
+
+
+ACTION_DESCRIPTIONS: dict[str, str] = {
+    "org.view": "see the organisation they belong to",
+    "org.edit": "edit the organisation's name and time zone",
+    "branch.manage": "create and edit branches and rooms",
+    "course.manage": "create and edit courses",
+    "group.manage": "create and edit groups and their weekly schedule",
+    "holiday.manage": "add and remove holidays",
+    "staff.invite": "invite managers and teachers, deactivate staff",
+    "student.view": "see children (manager: their branches; teacher: their groups)",
+    "student.manage": "add and edit children",
+    "guardian.view": "see guardians' contacts",
+    "guardian.manage": "add and edit guardians, record consent",
+    "enrollment.view": "see enrollments",
+    "enrollment.manage": "enrol, change status, transfer, manage waiting lists",
+    "group.view": "see groups (teacher: their own)",
+    "lesson.view": "see lessons (teacher: their own)",
+    "lesson.edit": "set topic and homework, cancel or move a lesson (teacher: their own)",
+    "attendance.mark": "mark attendance (teacher: their own lessons)",
+    "attendance.view": "see the attendance journal and a child's history",
+    "family.view": "see their own children's schedule, attendance and homework",
+    "student.self": "see their own schedule",
+}
+
+
+def render_markdown_table(*, roles, permissions) -> str:
+    header = "| action | what it allows | " + " | ".join(r.value for r in roles) + " |"
+    rule = "|---|---|" + "---|" * len(roles)
+    rows = [header, rule]
+    for action, allowed in permissions.items():
+        cells = " | ".join("✔" if r.value in allowed else "—" for r in roles)
+        rows.append(f"| `{action}` | {ACTION_DESCRIPTIONS.get(action, '')} | {cells} |")
+    return "\n".join(rows) + "\n"
