@@ -13,13 +13,19 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from kruzhok.accounts.models import Invitation, Role
+from kruzhok.accounts.models import Invitation, Membership, Role
 from kruzhok.attendance.models import AttendanceMark
 from kruzhok.school import models as school
 from kruzhok.testing import factories as f
 
 # Strings that exist only in organisation A's data (see kruzhok/testing/world.py).
-ALPHA_MARKERS = ["Петрова-alpha", "Петрова Ольга (alpha)", "Роботы-1 (alpha)", "Робототехника (alpha)", "Тайный-Ребёнок"]
+ALPHA_MARKERS = [
+    "Петрова-alpha",
+    "Петрова Ольга (alpha)",
+    "Роботы-1 (alpha)",
+    "Робототехника (alpha)",
+    "Тайный-Ребёнок",
+]
 
 # URLs that take no object of a tenant (public, or about the caller only).
 PUBLIC_OR_SELF = {"accounts:login", "accounts:logout", "accounts:signup", "set_language", "healthz"}
@@ -33,6 +39,7 @@ PARAM_MODELS = {
     "guardian_pk": "guardian",
     "enrollment_pk": "enrollment",
     "org_id": "org",
+    "membership_pk": "membership",
 }
 NAME_MODELS = [
     ("waitlist", "waitlist"),
@@ -66,22 +73,49 @@ def walk_patterns(resolvers=None, prefix="", namespace=None):
 
 
 def alpha_objects(alpha):
-    secret_child = f.StudentFactory(organization=alpha.org, first_name="Секрет", last_name="Тайный-Ребёнок", branch=alpha.branch)
+    secret_child = f.StudentFactory(
+        organization=alpha.org, first_name="Секрет", last_name="Тайный-Ребёнок", branch=alpha.branch
+    )
     f.EnrollmentFactory(organization=alpha.org, student=secret_child, group=alpha.group)
-    holiday = school.Holiday.objects.create(organization=alpha.org, name="Каникулы alpha", start_date=dt.date(2027, 1, 1), end_date=dt.date(2027, 1, 2))
-    waitlist = school.WaitlistEntry.objects.create(organization=alpha.org, group=alpha.group, student=secret_child)
+    holiday = school.Holiday.objects.create(
+        organization=alpha.org,
+        name="Каникулы alpha",
+        start_date=dt.date(2027, 1, 1),
+        end_date=dt.date(2027, 1, 2),
+    )
+    waitlist = school.WaitlistEntry.objects.create(
+        organization=alpha.org, group=alpha.group, student=secret_child
+    )
     consent = school.Consent.objects.filter(organization=alpha.org).first()
     invitation = Invitation.objects.create(
-        organization=alpha.org, role=Role.TEACHER, token_hash="0" * 64, expires_at=timezone.now() + dt.timedelta(days=1)
+        organization=alpha.org,
+        role=Role.TEACHER,
+        token_hash="0" * 64,
+        expires_at=timezone.now() + dt.timedelta(days=1),
     )
     AttendanceMark.objects.create(
-        organization=alpha.org, lesson=alpha.lesson, student=alpha.student, enrollment=alpha.enrollment, status="present"
+        organization=alpha.org,
+        lesson=alpha.lesson,
+        student=alpha.student,
+        enrollment=alpha.enrollment,
+        status="present",
     )
     return {
-        "org": alpha.org, "student": alpha.student, "secret_child": secret_child, "lesson": alpha.lesson,
-        "branch": alpha.branch, "group": alpha.group, "guardian": alpha.guardian, "enrollment": alpha.enrollment,
-        "room": alpha.room, "course": alpha.course, "holiday": holiday, "waitlist": waitlist, "consent": consent,
+        "org": alpha.org,
+        "student": alpha.student,
+        "secret_child": secret_child,
+        "lesson": alpha.lesson,
+        "branch": alpha.branch,
+        "group": alpha.group,
+        "guardian": alpha.guardian,
+        "enrollment": alpha.enrollment,
+        "room": alpha.room,
+        "course": alpha.course,
+        "holiday": holiday,
+        "waitlist": waitlist,
+        "consent": consent,
         "invitation": invitation,
+        "membership": Membership.objects.get(organization=alpha.org, user=alpha.teacher),
     }
 
 
@@ -166,9 +200,15 @@ def test_a_parent_and_a_student_never_see_another_child(client, alpha):
         for pattern, name in walk_patterns():
             if name in PUBLIC_OR_SELF:
                 continue
-            path = fill(pattern, name, {**objects, "student": secret}) if "<" in pattern else "/" + pattern.lstrip("/")
+            path = (
+                fill(pattern, name, {**objects, "student": secret})
+                if "<" in pattern
+                else "/" + pattern.lstrip("/")
+            )
             if path is None:
                 continue
             response = client.get(path)
             assert response.status_code < 500, f"{user.username} {path} answered {response.status_code}"
-            assert "Тайный-Ребёнок" not in response.content.decode(), f"{user.username} saw another child at {path}"
+            assert "Тайный-Ребёнок" not in response.content.decode(), (
+                f"{user.username} saw another child at {path}"
+            )

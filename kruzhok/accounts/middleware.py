@@ -1,3 +1,7 @@
+import zoneinfo
+
+from django.utils import timezone
+
 from kruzhok.accounts import selectors
 from kruzhok.lib.tenancy import tenant_context
 
@@ -27,5 +31,10 @@ class ActiveOrganizationMiddleware:
         request.api_authenticated = bearer is not None and membership is not None
         if membership is None:
             return self.get_response(request)
-        with tenant_context(membership.organization_id):
-            return self.get_response(request)
+        # Times on every page are the organisation's wall-clock times, whatever the server's zone.
+        timezone.activate(zoneinfo.ZoneInfo(membership.organization.timezone))
+        try:
+            with tenant_context(membership.organization_id):
+                return self.get_response(request)
+        finally:
+            timezone.deactivate()

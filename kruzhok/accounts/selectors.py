@@ -1,8 +1,9 @@
 import hashlib
 
+from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 
-from kruzhok.accounts.models import ApiToken, Membership
+from kruzhok.accounts.models import STAFF_ROLES, ApiToken, Invitation, Membership
 
 SESSION_ORG_KEY = "kruzhok_org_id"
 
@@ -54,3 +55,26 @@ def membership_for_session(*, user, session) -> Membership | None:
         if membership.organization_id == chosen:
             return membership
     return memberships[0] if memberships else None
+
+
+def staff_list(*, org) -> QuerySet[Membership]:
+    """Owners, then managers, then teachers of `org`; the deactivated ones last."""
+    rank = Case(*(When(role=role, then=Value(i)) for i, role in enumerate(STAFF_ROLES)))
+    return (
+        Membership.objects.select_related("user")
+        .filter(organization=org, role__in=STAFF_ROLES)
+        .order_by("-is_active", rank, "user__last_name", "user__first_name", "user__username")
+    )
+
+
+def invitation_list_pending(*, org) -> QuerySet[Invitation]:
+    return Invitation.objects.select_related("created_by").filter(organization=org, accepted_at__isnull=True)
+
+
+def invitation_for_token(*, raw_token: str) -> Invitation | None:
+    """The invitation behind a link, in any organisation: the visitor has none active yet."""
+    return (
+        Invitation.all_objects.select_related("organization")
+        .filter(token_hash=hash_key(raw_token or ""))
+        .first()
+    )

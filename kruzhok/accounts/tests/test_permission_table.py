@@ -19,7 +19,9 @@ def test_every_action_is_described():
 
 def test_the_documented_table_is_the_enforced_one():
     table = render_markdown_table(roles=list(Role), permissions=PERMISSIONS)
-    assert table in DOC.read_text(encoding="utf-8"), "docs/permissions.md is stale: run `manage.py permissions_table`"
+    assert table in DOC.read_text(encoding="utf-8"), (
+        "docs/permissions.md is stale: run `manage.py permissions_table`"
+    )
 
 
 def guarded_views():

@@ -22,6 +22,8 @@ class Command(BaseCommand):
             return
         doc = settings.BASE_DIR / "docs" / "permissions.md"
         text = doc.read_text(encoding="utf-8")
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: f"{START}\n{table}{END}", text, flags=re.S)
+        text = re.sub(
+            re.escape(START) + r".*?" + re.escape(END), lambda _: f"{START}\n{table}{END}", text, flags=re.S
+        )
         doc.write_text(text, encoding="utf-8")
         self.stdout.write(f"updated {doc}")
