@@ -3,6 +3,7 @@ from django.db import transaction
 
 from kruzhok.attendance import selectors
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
+from kruzhok.lib import events
 from kruzhok.school.models import Lesson, LessonStatus, Student
 from kruzhok.school.services.lesson_changes import lesson_attendance_taken
 
@@ -71,5 +72,13 @@ def attendance_mark(
         lesson_attendance_taken(lesson=lesson)
         saved = AttendanceMark.objects.select_related("student", "marked_by").get(
             organization_id=lesson.organization_id, lesson=lesson, student=student
+        )
+        events.publish(
+            "attendance.marked",
+            organization_id=lesson.organization_id,
+            lesson_id=lesson.pk,
+            student_id=student.pk,
+            enrollment_id=saved.enrollment_id,
+            status=saved.status,
         )
     return saved

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from kruzhok.lib import events
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
     DropReason,
@@ -51,6 +52,13 @@ def _event(
         on_date=on_date,
         actor=actor,
         note=note[:NOTE_MAX],
+    )
+    events.publish(
+        "enrollment.changed",
+        organization_id=enrollment.organization_id,
+        enrollment_id=enrollment.pk,
+        from_status=from_status,
+        to_status=to_status,
     )
 
 
