@@ -1,0 +1,141 @@
+"""Billing forms: they parse and bound input; the services decide what is valid (money included)."""
+
+import uuid
+
+from django import forms
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from kruzhok.billing.models import PaymentMethod, PlanKind
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MONEY_WIDGET = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "4500"})
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+class MoneyField(forms.CharField):
+    """Kept as text: the service parses it into an exact Decimal (4500, 4 500, 4500,50)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("widget", MONEY_WIDGET)
+        super().__init__(**kwargs)
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(label=_("Название"), max_length=200)
+    kind = forms.ChoiceField(label=_("Вид"), choices=PlanKind.choices)
+    course = forms.ModelChoiceField(label=_("Курс"), queryset=None)
+    group = forms.ModelChoiceField(
+        label=_("Группа"), queryset=None, required=False, empty_label=_("— все группы курса —")
+    )
+    price = MoneyField(label=_("Цена, ₽"))
+    lessons = forms.IntegerField(
+        label=_("Занятий"),
+        required=False,
+        min_value=0,
+        max_value=500,
+        help_text=_("Для разового и пробного — 1; для помесячного по умолчанию 4 недели."),
+    )
+    valid_days = forms.IntegerField(label=_("Действует, дней"), required=False, min_value=1, max_value=400)
+
+    def __init__(self, *args, courses, groups, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = courses
+        self.fields["group"].queryset = groups
+
+
+class SellForm(forms.Form):
+    plan = forms.ModelChoiceField(label=_("Тариф"), queryset=None, empty_label=None)
+    guardian = forms.ModelChoiceField(label=_("Кто платит"), queryset=None, empty_label=None)
+    valid_from = forms.DateField(label=_("Начало действия"), widget=DATE_WIDGET)
+    sibling_discount = forms.BooleanField(label=_("Скидка для братьев и сестёр"), required=False)
+    promo_code = forms.CharField(label=_("Промокод"), required=False, max_length=32)
+    manual_discount = MoneyField(label=_("Скидка вручную, ₽"), required=False)
+    manual_reason = forms.CharField(label=_("Причина скидки"), required=False, max_length=300)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+    def __init__(self, *args, plans, guardians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = plans
+        self.fields["plan"].label_from_instance = lambda p: (
+            f"{p.name} · {number_format(p.price, 2, use_l10n=True, force_grouping=True)} ₽"
+            f" · {p.lessons} зан. · {p.valid_days} дн."
+        )
+        self.fields["guardian"].queryset = guardians
+
+
+class PaymentForm(forms.Form):
+    amount = MoneyField(label=_("Сумма, ₽"))
+    method = forms.ChoiceField(label=_("Способ"), choices=PaymentMethod.choices, initial=PaymentMethod.CASH)
+    note = forms.CharField(label=_("Комментарий"), required=False, max_length=300)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class OnlineLinkForm(forms.Form):
+    amount = MoneyField(label=_("Сумма для онлайн-оплаты, ₽"))
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class RefundForm(forms.Form):
+    amount = MoneyField(label=_("Сумма возврата, ₽"))
+    reason = forms.CharField(label=_("Причина"), max_length=300)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class FreezeForm(forms.Form):
+    start_date = forms.DateField(label=_("С"), widget=DATE_WIDGET)
+    end_date = forms.DateField(label=_("По"), widget=DATE_WIDGET)
+    reason = forms.CharField(label=_("Причина"), max_length=300, help_text=_("Например: болезнь, каникулы."))
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("Причина исправления"), max_length=300)
+
+
+class PromoForm(forms.Form):
+    code = forms.CharField(label=_("Промокод"), max_length=32)
+    percent = forms.IntegerField(label=_("Скидка, %"), min_value=1, max_value=100)
+    valid_until = forms.DateField(label=_("Действует до"), widget=DATE_WIDGET)
+
+
+class SettingsForm(forms.Form):
+    writeoff_unexcused_absence = forms.BooleanField(
+        label=_("Списывать занятие при пропуске без уважительной причины"), required=False
+    )
+    sibling_discount_percent = forms.IntegerField(
+        label=_("Скидка для братьев и сестёр, %"), min_value=0, max_value=100
+    )
+    renewal_days = forms.IntegerField(
+        label=_("Предупреждать об окончании абонемента за, дней"), min_value=1, max_value=60
+    )
+
+
+class EndingForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("Заканчиваются в ближайшие, дней"), min_value=1, max_value=90, required=False
+    )
+
+
+class RevenueForm(forms.Form):
+    by = forms.ChoiceField(
+        label=_("Группировка"),
+        required=False,
+        choices=[
+            ("month", _("по месяцам")),
+            ("branch", _("по филиалам")),
+            ("course", _("по курсам")),
+            ("teacher", _("по преподавателям")),
+        ],
+    )
+    date_from = forms.DateField(label=_("С"), required=False, widget=DATE_WIDGET)
+    date_to = forms.DateField(label=_("По"), required=False, widget=DATE_WIDGET)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("Дата «с» позже даты «по»."), code="invalid_dates")
+        return data

@@ -1,0 +1,75 @@
+"""A PDF receipt per payment (reportlab). Not a fiscal cheque (54-ФЗ needs an online cash register):
+it is the centre's own confirmation that the money was received."""
+
+import io
+import os
+from pathlib import Path
+
+from django.utils import timezone
+from django.utils.formats import number_format
+from reportlab.lib.pagesizes import A5
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from kruzhok.billing.models import Payment
+
+# Cyrillic needs a TrueType font; reportlab's built-in Helvetica has none.
+FONT_CANDIDATES = [
+    os.environ.get("BILLING_RECEIPT_FONT", ""),
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+]
+FONT_NAME = "KruzhokReceipt"
+
+
+def _font() -> str:
+    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
+        return FONT_NAME
+    for candidate in FONT_CANDIDATES:
+        if candidate and Path(candidate).is_file():
+            pdfmetrics.registerFont(TTFont(FONT_NAME, candidate))
+            return FONT_NAME
+    return "Helvetica"
+
+
+def _rub(amount) -> str:
+    return number_format(amount, 2, use_l10n=True, force_grouping=True) + " ₽"
+
+
+def receipt_pdf(*, payment: Payment, refunded=None) -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A5)
+    width, height = A5
+    font = _font()
+    org = payment.account.organization
+    paid_at = timezone.localtime(payment.paid_at or payment.created_at)
+    lines = [
+        (16, org.name),
+        (12, f"Квитанция № {payment.pk} от {paid_at:%d.%m.%Y %H:%M}"),
+        (11, ""),
+        (11, f"Плательщик: {payment.account.guardian.full_name}"),
+        (11, f"Сумма: {_rub(payment.amount)} ({payment.currency})"),
+        (11, f"Способ оплаты: {payment.get_method_display()}"),
+        (11, f"Статус: {payment.get_status_display()}"),
+    ]
+    if refunded:
+        lines.append((11, f"Возвращено: {_rub(refunded)}"))
+    if payment.note:
+        lines.append((11, f"Комментарий: {payment.note[:90]}"))
+    if payment.taken_by:
+        lines.append(
+            (11, f"Принял(а): {payment.taken_by.get_full_name() or payment.taken_by.get_username()}")
+        )
+    lines += [(9, ""), (9, "Документ подтверждает получение оплаты центром и не является кассовым чеком.")]
+    y = height - 20 * mm
+    for size, text in lines:
+        pdf.setFont(font, size)
+        pdf.drawString(15 * mm, y, text)
+        y -= size * 1.7
+    pdf.setTitle(f"Квитанция {payment.pk}")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
