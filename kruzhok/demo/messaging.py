@@ -1,0 +1,86 @@
+"""Demo data for messaging and feedback: an announcement, today's absence notices, parents' feedback
+(some negative, half of those already answered). Called by the seed command after the school year is
+built; deterministic for a given seed."""
+
+import random
+
+from kruzhok.accounts.models import Membership, Organization, Role
+from kruzhok.attendance.models import AttendanceMark
+from kruzhok.feedback.services import feedback_reply, feedback_submit
+from kruzhok.lib.tenancy import tenant_context
+from kruzhok.messaging.services import absence_notice_enqueue, announcement_send, messaging_settings_update
+from kruzhok.school.models import OPEN_ENROLLMENT_STATUSES, Enrollment, Group, StudentGuardian
+
+FEEDBACK_TEXTS = [
+    ("Ребёнку очень нравится, спасибо преподавателю!", None),
+    ("Дочь в восторге от занятий, всё отлично.", None),
+    ("Занятия часто переносят, неудобно планировать неделю.", None),
+    ("Преподаватель грубо разговаривает с детьми, мы недовольны.", None),
+    ("Было скучно, сын не хочет идти на следующее занятие.", None),
+    ("Спасибо за интересный проект на прошлой неделе!", None),
+    ("В кабинете холодно и грязно, просим разобраться.", None),
+    ("Всё хорошо, вопросов нет.", None),
+]
+
+
+def seed_messaging(*, org: Organization, seed: int = 7, families: int = 24) -> dict[str, int]:
+    rng = random.Random(seed)
+    totals = {"announcements": 0, "absence_notices": 0, "feedback": 0, "replies": 0}
+    with tenant_context(org.pk):
+        owner_id = (
+            Membership.objects.filter(organization=org, role=Role.OWNER, is_active=True)
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        owner = Membership.objects.get(organization=org, user_id=owner_id).user if owner_id else None
+        messaging_settings_update(org=org)
+        group = (
+            Group.objects.filter(
+                organization=org, is_active=True, enrollments__status__in=OPEN_ENROLLMENT_STATUSES
+            )
+            .order_by("pk")
+            .first()
+        )
+        if group is not None:
+            announcement_send(
+                org=org,
+                actor=owner,
+                title="Открытое занятие в субботу",
+                body_template="{родитель}, приглашаем вас на открытое занятие группы «{группа}»: "
+                "{ребёнок} покажет, чему научился(ась).",
+                audience="group",
+                group=group,
+            )
+            totals["announcements"] += 1
+        for mark in AttendanceMark.objects.filter(organization=org, status="absent").order_by(
+            "-lesson__starts_at"
+        )[:50]:
+            totals["absence_notices"] += len(
+                absence_notice_enqueue(org=org, lesson_id=mark.lesson_id, student_id=mark.student_id)
+            )
+        links = list(
+            StudentGuardian.objects.filter(
+                organization=org,
+                guardian__user__isnull=False,
+                student__in=Enrollment.objects.filter(
+                    organization=org, status__in=OPEN_ENROLLMENT_STATUSES
+                ).values("student_id"),
+            )
+            .select_related("guardian", "guardian__user", "student")
+            .order_by("pk")[: families * 3]
+        )
+        rng.shuffle(links)
+        for link in links[:families]:
+            text, _ = rng.choice(FEEDBACK_TEXTS)
+            feedback = feedback_submit(
+                org=org, actor=link.guardian.user, guardian=link.guardian, student=link.student, text=text
+            )
+            totals["feedback"] += 1
+            if feedback.alert_open and owner is not None and rng.random() < 0.5:
+                feedback_reply(
+                    feedback=feedback,
+                    actor=owner,
+                    body="Спасибо, что написали. Мы разобрались и позвоним вам сегодня.",
+                )
+                totals["replies"] += 1
+    return totals
