@@ -1,0 +1,29 @@
+"""Rescore the one enrollment an event touched. Handlers take ids and are idempotent (see lib/events)."""
+
+import logging
+
+from kruzhok.lib.tenancy import tenant_context
+
+logger = logging.getLogger(__name__)
+
+
+def rescore(*, organization_id: int, enrollment_id: int | None) -> None:
+    from kruzhok.accounts.models import Organization
+    from kruzhok.risk.services import alerts_close_for_ended, risk_score_compute
+
+    if not enrollment_id:
+        return
+    org = Organization.objects.filter(pk=organization_id).first()
+    if org is None:
+        return
+    with tenant_context(org.id):
+        risk_score_compute(org=org, enrollment_ids=[enrollment_id])
+        alerts_close_for_ended(org=org, enrollment_id=enrollment_id)
+
+
+def on_attendance_marked(*, organization_id, enrollment_id=None, **_payload) -> None:
+    rescore(organization_id=organization_id, enrollment_id=enrollment_id)
+
+
+def on_enrollment_changed(*, organization_id, enrollment_id=None, **_payload) -> None:
+    rescore(organization_id=organization_id, enrollment_id=enrollment_id)

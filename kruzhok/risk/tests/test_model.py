@@ -1,0 +1,127 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from kruzhok.risk import features as feat
+from kruzhok.risk.estimators import GBMRiskModel, PriorRiskModel
+from kruzhok.risk.models import ModelKind, ModelVersion
+from kruzhok.risk.tests.conftest import TODAY
+from kruzhok.risk.training import build_training_set, evaluate, load_estimator, prior_version, risk_train
+
+
+def synthetic_xy(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "att_rate_4w": rng.uniform(0, 1, n),
+            "absent_run": rng.integers(0, 5, n).astype(float),
+            "tenure_days": rng.uniform(0, 300, n),
+        }
+    )
+    logit = -2 - 3 * (X["att_rate_4w"] - 0.7) + 0.6 * X["absent_run"]
+    y = (rng.uniform(0, 1, n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y.to_numpy()
+
+
+def test_two_fits_on_the_same_data_give_identical_scores():
+    X, y = synthetic_xy()
+    a = GBMRiskModel().fit(X, y).predict_proba(X)
+    b = clone(GBMRiskModel()).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_the_estimator_follows_the_scikit_learn_contract():
+    model = GBMRiskModel(n_estimators=20)
+    assert model.get_params()["random_state"] == 42
+    assert model.fit(*synthetic_xy(300)) is model
+    assert hasattr(model, "model_") and hasattr(model, "calibrator_")
+    assert list(model.classes_) == [0, 1]
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibrated_probabilities_match_observed_rates_on_fresh_data(method):
+    X, y = synthetic_xy(4000, seed=1)
+    model = GBMRiskModel(calibration=method).fit(X, y)
+    X_new, y_new = synthetic_xy(4000, seed=2)
+    p = model.predict_proba(X_new)[:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    assert abs(p.mean() - y_new.mean()) < 0.03
+    assert evaluate(y_new, p)["ece"] < 0.05
+    assert evaluate(y_new, p)["roc_auc"] > 0.7
+
+
+def test_contributions_add_up_to_the_margin_and_point_at_the_signal_that_matters():
+    X, y = synthetic_xy()
+    model = GBMRiskModel().fit(X, y)
+    contributions = model.contributions(X)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.margin(X), rtol=1e-6, atol=1e-6)
+    worst = X.assign(att_rate_4w=0.0, absent_run=4.0).iloc[:1]
+    assert np.argmax(model.contributions(worst)[0, :3]) in (0, 1)
+
+
+def test_the_prior_is_additive_and_rises_with_absences():
+    names = feat.feature_names()
+    prior = PriorRiskModel(feature_names=names).fit(None)
+    calm = pd.DataFrame([dict.fromkeys(names, np.nan)])
+    calm["att_rate_4w"] = 0.95
+    fading = calm.copy()
+    fading["att_rate_4w"], fading["absent_run"], fading["days_since_attended"] = 0.25, 3, 21
+    p_calm, p_fading = prior.predict_proba(calm)[0, 1], prior.predict_proba(fading)[0, 1]
+    assert p_calm < 0.1 < 0.5 < p_fading
+    margin = prior.contributions(fading).sum(axis=1)
+    np.testing.assert_allclose(1 / (1 + np.exp(-margin)), [p_fading])
+
+
+@pytest.mark.django_db
+def test_a_new_organisation_starts_on_the_prior_and_a_weak_trained_model_does_not_take_over(alpha, history):
+    version = prior_version(org=alpha.org)
+    assert version.kind == ModelKind.PRIOR and version.is_active
+    assert prior_version(org=alpha.org).pk == version.pk
+    trained = risk_train(org=alpha.org, today=TODAY)
+    assert trained.kind == ModelKind.GBM
+    assert trained.features == feat.feature_names()
+    assert trained.library_versions["lightgbm"]
+    assert trained.data_from and trained.data_to
+    assert "prior" in trained.metrics and "model" in trained.metrics
+    active = ModelVersion.objects.get(organization=alpha.org, is_active=True)
+    won = trained.metrics["model"]["roc_auc"] > trained.metrics["prior"]["roc_auc"]
+    assert active.pk == (trained.pk if won else version.pk)
+    if won:
+        assert load_estimator(trained).predict_proba(np.zeros((1, len(trained.features))))[0, 1] >= 0
+
+
+@pytest.mark.django_db
+def test_training_labels_look_only_horizon_days_ahead(alpha, history):
+    data = feat.load_risk_data(org=alpha.org)
+    day = TODAY.toordinal() - 60
+    X, y, snap = build_training_set(data, first=day, last=day)
+    enr = data.enrollments.loc[X.index]
+    expected = (enr["end_kind"] == feat.DROPPED) & (enr["ended"] <= day + 30)
+    np.testing.assert_array_equal(y, expected.to_numpy(dtype=int))
+    assert (snap == day).all() and y.sum() >= 1
+
+
+@pytest.mark.django_db
+def test_a_trained_model_that_beats_the_prior_takes_over_and_its_file_is_checked(
+    alpha, history, monkeypatch, settings
+):
+    from kruzhok.risk import estimators, training
+    from kruzhok.risk.models import RiskScore
+    from kruzhok.risk.services import risk_score_compute
+
+    # A blind prior (every child the same risk) that any trained model should beat.
+    monkeypatch.setattr(estimators, "PRIOR_WEIGHTS", [])
+    trained = risk_train(org=alpha.org, today=TODAY)
+    assert trained.metrics["prior"]["roc_auc"] == 0.5
+    assert trained.is_active and trained.kind == ModelKind.GBM
+    assert ModelVersion.objects.filter(organization=alpha.org, is_active=True).get() == trained
+    path = settings.RISK_MODEL_DIR / trained.artefact_path
+    assert path.exists() and len(trained.artefact_sha256) == 64
+    risk_score_compute(org=alpha.org, as_of=TODAY)
+    assert set(RiskScore.objects.values_list("model_version_id", flat=True)) == {trained.pk}
+    # A file swapped behind the project's back is refused.
+    path.write_bytes(path.read_bytes() + b"x")
+    training._cache.clear()
+    with pytest.raises(RuntimeError, match="does not match"):
+        load_estimator(trained)

@@ -1,0 +1,137 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from kruzhok.accounts.models import Membership, Role
+from kruzhok.risk.models import AlertStatus, RiskAlert, RiskAlertAction
+from kruzhok.risk.services import risk_score_compute
+from kruzhok.risk.tests.helpers import fading_child
+from kruzhok.testing import factories as f
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def flagged(alpha):
+    """Alpha's Маша is fading; scored on two days so the card has a history."""
+    fading_child(alpha, as_of=AS_OF)
+    risk_score_compute(org=alpha.org, as_of=AS_OF - dt.timedelta(days=14))
+    risk_score_compute(org=alpha.org, as_of=AS_OF)
+    return RiskAlert.objects.get(enrollment=alpha.enrollment)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.TEACHER, Role.MANAGER, Role.OWNER])
+def test_staff_see_the_flagged_child_with_reasons_in_the_at_risk_list(client_as, alpha, flagged, role):
+    response = client_as(alpha.user(role)).get(reverse("risk:list"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Петрова-alpha Маша" in body
+    assert "посещаемость упала с 100 % до 25 %" in body
+    assert reverse("risk:card", args=[alpha.enrollment.pk]) in body
+
+
+@pytest.mark.django_db
+def test_a_manager_of_another_branch_and_another_teacher_see_nobody(client_as, alpha, flagged):
+    other_manager = f.UserFactory(username="alpha_manager2")
+    Membership.objects.create(user=other_manager, organization=alpha.org, role=Role.MANAGER)
+    alpha.other_branch.managers.add(other_manager)
+    other_teacher = f.UserFactory(username="alpha_teacher2")
+    Membership.objects.create(user=other_teacher, organization=alpha.org, role=Role.TEACHER)
+    for user in (other_manager, other_teacher):
+        client = client_as(user)
+        assert "Петрова-alpha" not in client.get(reverse("risk:list")).content.decode()
+        assert client.get(reverse("risk:card", args=[alpha.enrollment.pk])).status_code == 404
+        response = client.post(reverse("risk:alert_act", args=[flagged.pk]), {"do": "ack"})
+        assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_other_organisations_users_get_404_and_families_403(client_as, alpha, beta, flagged):
+    card = reverse("risk:card", args=[alpha.enrollment.pk])
+    act = reverse("risk:alert_act", args=[flagged.pk])
+    for role in (Role.OWNER, Role.MANAGER, Role.TEACHER):
+        client = client_as(beta.user(role))
+        assert client.get(card).status_code == 404
+        assert client.post(act, {"do": "ack"}).status_code == 404
+        assert "Петрова-alpha" not in client.get(reverse("risk:list")).content.decode()
+    for role in (Role.PARENT, Role.STUDENT):
+        client = client_as(alpha.user(role))
+        assert client.get(reverse("risk:list")).status_code == 403
+        assert client.get(card).status_code == 403
+        assert client.post(act, {"do": "ack"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_risk_card_shows_reasons_history_and_when_interest_began_to_fall(client_as, alpha, flagged):
+    response = client_as(alpha.teacher).get(reverse("risk:card", args=[alpha.enrollment.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<svg" in body and "polyline" in body
+    assert "пропустил 3 занятия подряд" in body
+    assert "Интерес начал падать примерно с" in body
+    assert "Записать действие" in body
+
+
+@pytest.mark.django_db
+def test_a_teacher_logs_a_call_and_the_alert_closes(client_as, alpha, flagged):
+    client = client_as(alpha.teacher)
+    response = client.post(
+        reverse("risk:alert_act", args=[flagged.pk]),
+        {"do": "log", "kind": "call_parent", "note": "<script>alert(1)</script> мама обещала", "close": "on"},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Действие записано, сигнал закрыт." in body
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+    flagged.refresh_from_db()
+    assert flagged.status == AlertStatus.CLOSED and flagged.closed_at
+    action = RiskAlertAction.objects.get(alert=flagged)
+    assert action.kind == "call_parent" and action.actor == alpha.teacher
+    again = client.post(reverse("risk:alert_act", args=[flagged.pk]), {"do": "ack"})
+    assert again.status_code == 400 and "Сигнал уже закрыт." in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_acknowledge_and_not_useful(client_as, alpha, flagged):
+    client = client_as(alpha.manager)
+    client.post(reverse("risk:alert_act", args=[flagged.pk]), {"do": "ack"})
+    flagged.refresh_from_db()
+    assert flagged.status == AlertStatus.ACKNOWLEDGED and flagged.acknowledged_at
+    client.post(reverse("risk:alert_act", args=[flagged.pk]), {"do": "not_useful"})
+    flagged.refresh_from_db()
+    assert flagged.status == AlertStatus.CLOSED and flagged.not_useful
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({}, "Не выбрано действие."),
+        ({"do": "explode"}, "Такого действия нет."),
+        ({"do": "log"}, "Выберите, что было сделано."),
+        ({"do": "log", "kind": "bribe"}, "Выберите действие из списка."),
+        ({"do": "log", "kind": "call_parent", "note": "x" * 5000}, "Комментарий длиннее 500 символов."),
+    ],
+)
+def test_bad_alert_input_shows_a_clear_message(client_as, alpha, flagged, data, message):
+    response = client_as(alpha.teacher).post(reverse("risk:alert_act", args=[flagged.pk]), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    flagged.refresh_from_db()
+    assert flagged.status == AlertStatus.OPEN
+
+
+@pytest.mark.django_db
+def test_the_list_filters_by_band_group_and_name_and_survives_hostile_input(client_as, alpha, flagged):
+    client = client_as(alpha.owner)
+    url = reverse("risk:list")
+    assert "Петрова-alpha" in client.get(url, {"band": "high", "q": "петрова"}).content.decode()
+    assert "Петрова-alpha" not in client.get(url, {"band": "low"}).content.decode()
+    assert "Петрова-alpha" in client.get(url, {"group": alpha.group.pk}).content.decode()
+    for bad in ({"band": "<script>"}, {"group": "abc"}, {"q": "x" * 5000}, {"group": "999999"}):
+        response = client.get(url, bad)
+        assert response.status_code == 200
+        assert "<script>" not in response.content.decode().split("<main")[-1]
