@@ -6,7 +6,7 @@ PY := $(BIN)/python
 # Two workers fit the 2-core machines; override with `make test PYTEST_WORKERS=0`.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo serve test test-browser lint fmt migrations-check deploy-check screenshots messages clean
+.PHONY: eval bench install demo serve test test-browser lint fmt migrations-check deploy-check screenshots messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,9 +53,27 @@ deploy-check: install
 screenshots: install
 	KRUZHOK_SCREENSHOTS=screenshots $(PY) -m pytest -m browser -p no:xdist
 
-messages:
-	cd kruzhok && ../$(PY) ../manage.py makemessages -l en --no-obsolete
-	$(PY) manage.py compilemessages
+# Regenerate the English catalog of the core apps (newer apps keep their own until translated).
+messages: install
+	$(PY) manage.py makemessages -l en --no-obsolete -i ".venv/*" -i "tests/*" \
+		-i "kruzhok/billing/*" -i "kruzhok/risk/*" -i "kruzhok/gamification/*" -i "kruzhok/messaging/*" \
+		-i "kruzhok/feedback/*" -i "kruzhok/demo/*" -i "kruzhok/api/*" -i "templates/billing/*" \
+		-i "templates/risk/*" -i "templates/gamification/*" -i "templates/messaging/*" -i "templates/feedback/*"
+	$(PY) manage.py compilemessages -l en -i .venv -i "kruzhok/*"
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# Early warning (docs/risk.md): backtest on OULAD (read in place from ../shared/data/oulad) and the
+# nightly scoring speed on a 30,000-child demo network in its own database.
+eval: install
+	$(PY) manage.py risk_oulad_convert --out var/eval/oulad
+	$(PY) manage.py risk_backtest --enrollments var/eval/oulad/enrollments.csv --events var/eval/oulad/events.csv \
+		--as-of-days 28,56 --split temporal --json var/eval/oulad/backtest.json
+
+BENCH_DB ?= sqlite:///$(CURDIR)/var/bench.sqlite3
+bench: install
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py seed_demo --students 30000 --if-empty
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py risk_bench
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py gamification_bench

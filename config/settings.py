@@ -42,6 +42,12 @@ INSTALLED_APPS = [
     "kruzhok.school",
     "kruzhok.attendance",
     "kruzhok.family",
+    "kruzhok.gamification",
+    "kruzhok.demo",
+    "kruzhok.billing",
+    "kruzhok.messaging",
+    "kruzhok.feedback",
+    "kruzhok.risk",
     "kruzhok.api",
 ]
 
@@ -49,7 +55,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "kruzhok.core.middleware.RussianFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,6 +113,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not IS_P
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Europe/Moscow"
 CELERY_BEAT_SCHEDULE = {
+    "risk-score-nightly": {"task": "kruzhok.risk.tasks.risk_score_all_task", "schedule": 60 * 60 * 24},
+    "risk-train-weekly": {"task": "kruzhok.risk.tasks.risk_train_all_task", "schedule": 60 * 60 * 24 * 7},
     "generate-lessons-nightly": {
         "task": "kruzhok.school.tasks.lessons_generate_all_task",
         "schedule": 60 * 60 * 6,
@@ -167,3 +175,44 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Messaging (kruzhok/messaging, docs/messaging.md): SMTP for email, the Telegram Bot API base URL (a
+# local fake server in tests), and the outbox worker's timings.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Кружок <noreply@kruzhok.local>")
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org")
+MESSAGING_SEND_TIMEOUT = env_int("MESSAGING_SEND_TIMEOUT", 10)
+MESSAGING_CLAIM_TIMEOUT = env_int("MESSAGING_CLAIM_TIMEOUT", 300)
+MESSAGING_MAX_RETRIES = env_int("MESSAGING_MAX_RETRIES", 5)
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = env_secret("SMS_GATEWAY_TOKEN", "")
+SMS_SENDER = env_str("SMS_SENDER", "Kruzhok")
+# Web Push: the application server's VAPID key pair (base64url); empty disables browser notifications.
+VAPID_PRIVATE_KEY = env_secret("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:admin@kruzhok.local")
+CELERY_BEAT_SCHEDULE["messaging-send-outbox"] = {
+    "task": "kruzhok.messaging.tasks.outbox_drain_task",
+    "schedule": 15,
+}
+CELERY_BEAT_SCHEDULE["messaging-weekly-digest"] = {
+    "task": "kruzhok.messaging.tasks.weekly_digest_task",
+    "schedule": 60 * 60 * 6,  # acts only on MESSAGING_DIGEST_WEEKDAY, once per ISO week
+}
+MESSAGING_DIGEST_WEEKDAY = env_int("MESSAGING_DIGEST_WEEKDAY", 6)  # 0 = Monday … 6 = Sunday
+
+# Early warning (kruzhok/risk, docs/risk.md): the label is "drops out within the next N days"; an alert
+# opens at or above the threshold probability; trained models are joblib files under RISK_MODEL_DIR.
+RISK_HORIZON_DAYS = env_int("RISK_HORIZON_DAYS", 30)
+RISK_ALERT_THRESHOLD = float(env_str("RISK_ALERT_THRESHOLD", "0.5"))
+RISK_ALERTS_PER_TEACHER_WEEK = env_int("RISK_ALERTS_PER_TEACHER_WEEK", 5)
+RISK_MODEL_DIR = Path(env_str("RISK_MODEL_DIR", str(BASE_DIR / "var" / "models")))

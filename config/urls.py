@@ -9,6 +9,11 @@ urlpatterns = [
     path("school/", include("kruzhok.school.urls")),
     path("attendance/", include("kruzhok.attendance.urls")),
     path("family/", include("kruzhok.family.urls")),
+    path("gamification/", include("kruzhok.gamification.urls")),
+    path("messaging/", include("kruzhok.messaging.urls")),
+    path("feedback/", include("kruzhok.feedback.urls")),
+    path("billing/", include("kruzhok.billing.urls")),
+    path("risk/", include("kruzhok.risk.urls")),
     path("api/v1/", include("kruzhok.api.urls")),
     path("", include("kruzhok.core.urls")),
 ]

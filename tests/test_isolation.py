@@ -40,6 +40,16 @@ PARAM_MODELS = {
     "enrollment_pk": "enrollment",
     "org_id": "org",
     "membership_pk": "membership",
+    "alert_pk": "risk_alert",
+    "account_pk": "billing_account",
+    "payment_pk": "billing_payment",
+    "subscription_pk": "billing_subscription",
+    "entry_pk": "billing_entry",
+    "plan_pk": "billing_plan",
+    "badge_pk": "gamification_badge",
+    "reward_pk": "gamification_reward",
+    "request_pk": "gamification_request",
+    "award_pk": "gamification_award",
 }
 NAME_MODELS = [
     ("waitlist", "waitlist"),
@@ -56,6 +66,9 @@ NAME_MODELS = [
     ("mark", "lesson"),
     ("invite", "invitation"),
     ("child", "student"),
+    ("message", "message"),
+    ("announcement", "announcement"),
+    ("feedback", "feedback"),
 ]
 
 
@@ -100,7 +113,15 @@ def alpha_objects(alpha):
         enrollment=alpha.enrollment,
         status="present",
     )
+    billing = _alpha_billing(alpha)
+    risk = _alpha_risk(alpha)
+    messaging = _alpha_messaging(alpha)
+    gamification = _alpha_gamification(alpha)
     return {
+        **gamification,
+        **messaging,
+        **risk,
+        **billing,
         "org": alpha.org,
         "student": alpha.student,
         "secret_child": secret_child,
@@ -116,6 +137,98 @@ def alpha_objects(alpha):
         "consent": consent,
         "invitation": invitation,
         "membership": Membership.objects.get(organization=alpha.org, user=alpha.teacher),
+    }
+
+
+def _alpha_billing(alpha) -> dict:
+    """A plan, a sale, a payment and a ledger entry of A (kruzhok/billing)."""
+    from kruzhok.billing import services as billing_services
+    from kruzhok.billing.models import LedgerEntry
+
+    plan = billing_services.plan_create(
+        org=alpha.org, name="Абонемент alpha", kind="pack", course=alpha.course, price="4000", lessons=8
+    )
+    sub = billing_services.subscription_sell(
+        org=alpha.org, actor=alpha.owner, student=alpha.student, plan=plan
+    )
+    payment = billing_services.payment_take(
+        org=alpha.org,
+        account=sub.account,
+        amount="4000",
+        method="cash",
+        actor=alpha.owner,
+        idempotency_key="iso",
+    )
+    return {
+        "billing_plan": plan,
+        "billing_account": sub.account,
+        "billing_subscription": sub,
+        "billing_payment": payment,
+        "billing_entry": LedgerEntry.objects.filter(subscription=sub).first(),
+    }
+
+
+def _alpha_risk(alpha) -> dict:
+    """A's risk score and an open alert about A's child (kruzhok/risk)."""
+    from kruzhok.risk.models import RiskAlert
+    from kruzhok.risk.services import risk_score_compute
+
+    risk_score_compute(org=alpha.org)
+    alert = RiskAlert.objects.create(
+        organization=alpha.org, enrollment=alpha.enrollment, opened_on=timezone.localdate(), probability=0.7
+    )
+    return {"risk_alert": alert}
+
+
+def _alpha_messaging(alpha) -> dict:
+    """A message to A's parent and an announcement to A's group (kruzhok/messaging)."""
+    from kruzhok.messaging import services as messaging_services
+
+    message = messaging_services.message_enqueue(
+        org=alpha.org,
+        guardian=alpha.guardian,
+        user=alpha.parent,
+        subject="Новости",
+        body="Петрова-alpha Маша",
+    )
+    announcement = messaging_services.announcement_send(
+        org=alpha.org,
+        actor=alpha.owner,
+        title="Роботы-1 (alpha)",
+        body_template="Текст",
+        audience="group",
+        group=alpha.group,
+    )
+    from kruzhok.feedback import services as feedback_services
+
+    feedback = feedback_services.feedback_submit(
+        org=alpha.org,
+        actor=alpha.parent,
+        guardian=alpha.guardian,
+        student=alpha.student,
+        text="Роботы-1 (alpha): ужасно скучно",
+    )
+    return {"message": message, "announcement": announcement, "feedback": feedback}
+
+
+def _alpha_gamification(alpha) -> dict:
+    """A badge of A, earned by A's child (kruzhok/gamification)."""
+    from kruzhok.gamification import services as gamification_services
+
+    badge = gamification_services.badge_create(org=alpha.org, name="Значок Роботы-1 (alpha)", rule="teacher")
+    award = gamification_services.badge_grant(badge=badge, student=alpha.student, actor=alpha.teacher)
+    from kruzhok.gamification.models import StudentXp
+
+    StudentXp.objects.update_or_create(organization=alpha.org, student=alpha.student, defaults={"coins": 5})
+    reward = gamification_services.reward_create(
+        org=alpha.org, title="Приз Роботы-1 (alpha)", price=1, stock=3
+    )
+    request = gamification_services.reward_request_create(reward=reward, student=alpha.student)
+    return {
+        "gamification_badge": badge,
+        "gamification_reward": reward,
+        "gamification_request": request,
+        "gamification_award": award,
     }
 
 
@@ -209,6 +322,6 @@ def test_a_parent_and_a_student_never_see_another_child(client, alpha):
                 continue
             response = client.get(path)
             assert response.status_code < 500, f"{user.username} {path} answered {response.status_code}"
-            assert "Тайный-Ребёнок" not in response.content.decode(), (
+            assert "Тайный-Ребёнок" not in response.content.decode(errors="replace"), (
                 f"{user.username} saw another child at {path}"
             )

@@ -19,6 +19,20 @@ MENU = [
     ("accounts:staff", _("Сотрудники"), {O}),
     ("family:schedule", _("Расписание"), {P, S}),
     ("family:attendance", _("Посещения"), {P}),
+    ("messaging:inbox", _("Сообщения"), {O, M, T, P, S}),
+    ("messaging:announcements", _("Рассылки"), {O, M}),
+    ("messaging:settings", _("Настройки рассылок"), {O}),
+    ("feedback:inbox", _("Отзывы"), {O, M}),
+    ("feedback:give", _("Отзыв центру"), {P}),
+    ("feedback:pulse_list", _("Как прошло занятие?"), {S}),
+    ("risk:list", _("Риск ухода"), {O, M, T}),
+    ("gamification:home", _("Достижения"), {P, S}),
+    ("gamification:settings", _("Очки и значки"), {O, M}),
+    ("gamification:shop", _("Магазин наград"), {S}),
+    ("gamification:shop_manage", _("Магазин наград"), {O, M}),
+    ("billing:accounts", _("Оплаты"), {O, M}),
+    ("billing:debtors", _("Должники"), {O, M}),
+    ("billing:family", _("Оплата"), {P}),
 ]
 
 

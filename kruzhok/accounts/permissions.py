@@ -34,6 +34,28 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # families
     "family.view": frozenset({P}),
     "student.self": frozenset({S}),
+    # messaging and feedback
+    "inbox.view": frozenset({O, M, T, P, S}),
+    "announcement.send": frozenset({O, M}),
+    "messaging.setup": frozenset({O}),
+    "feedback.give": frozenset({P}),
+    "feedback.pulse": frozenset({S}),
+    "feedback.manage": frozenset({O, M}),
+    # early warning (kruzhok/risk)
+    "risk.view": frozenset({O, M, T}),
+    "risk.act": frozenset({O, M, T}),
+    # gamification
+    "gamification.self": frozenset({P, S}),
+    "gamification.view": frozenset({O, M, T}),
+    "gamification.kudos": frozenset({O, M, T}),
+    "gamification.manage": frozenset({O, M}),
+    "gamification.shop": frozenset({S}),
+    # billing
+    "billing.view": frozenset({O, M}),
+    "billing.manage": frozenset({O, M}),
+    "billing.correct": frozenset({O}),
+    "billing.setup": frozenset({O}),
+    "billing.family": frozenset({P}),
 }
 
 
@@ -64,6 +86,24 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     "attendance.view": "see the attendance journal and a child's history",
     "family.view": "see their own children's schedule, attendance and homework",
     "student.self": "see their own schedule",
+    "inbox.view": "read their own messages (absence notices, announcements, alerts)",
+    "announcement.send": "send announcements to a group or a family and see delivery reports",
+    "messaging.setup": "connect the Telegram bot and set children's quiet hours",
+    "feedback.give": "write feedback to the centre and read the answers",
+    "feedback.pulse": "rate a recent lesson (1–5 faces, optional comment)",
+    "feedback.manage": "read feedback (manager: their branches), answer families, close alerts",
+    "risk.view": "see dropout risk, its reasons and alerts (manager: their branches; teacher: their groups)",
+    "risk.act": "acknowledge an alert, mark it not useful, log what was done and close it",
+    "gamification.self": "see their own (child's) XP, level, badges, streak and group place; opt out of rankings",
+    "gamification.view": "see children's XP pages and full group leaderboards (teacher: own groups)",
+    "gamification.kudos": "give a child a «молодец на занятии» (teacher: own lessons)",
+    "gamification.manage": "set XP rules, create badges, stock the rewards shop and approve requests",
+    "gamification.shop": "ask for a reward from the shop with their own coins",
+    "billing.view": "see family accounts, debtors, ending subscriptions and price plans",
+    "billing.manage": "sell subscriptions, take payments, freeze subscriptions",
+    "billing.correct": "refund payments and post reversing corrections",
+    "billing.setup": "create price plans and promo codes, set the write-off rules",
+    "billing.family": "see their family's balance, subscriptions and payment history",
 }
 
 

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kruzhok.attendance import selectors
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
@@ -19,12 +20,12 @@ def attendance_mark(
     both succeed and the last write wins, and the unique constraint makes a second row impossible."""
     if status not in AttendanceStatus.values:
         raise ValidationError(
-            "Выберите отметку: был, опоздал, не был или уважительная причина.", code="invalid_status"
+            _("Выберите отметку: был, опоздал, не был или уважительная причина."), code="invalid_status"
         )
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValidationError(
-            "Комментарий слишком длинный: не больше %(max)d символов.",
+            _("Комментарий слишком длинный: не больше %(max)d символов."),
             code="comment_too_long",
             params={"max": COMMENT_MAX},
         )
@@ -35,13 +36,13 @@ def attendance_mark(
         .first()
     )
     if current_status == LessonStatus.CANCELLED:
-        raise ValidationError("Занятие отменено — отметить посещаемость нельзя.", code="lesson_cancelled")
+        raise ValidationError(_("Занятие отменено — отметить посещаемость нельзя."), code="lesson_cancelled")
     enrollment = None
     if student.organization_id == lesson.organization_id:
         enrollment = selectors.enrollment_for_mark(lesson=lesson, student=student)
     if enrollment is None:
         raise ValidationError(
-            "%(student)s не занимается в группе «%(group)s» на дату занятия.",
+            _("%(student)s не занимается в группе «%(group)s» на дату занятия."),
             code="not_in_group",
             params={"student": student.full_name, "group": lesson.group.name},
         )

@@ -1,6 +1,8 @@
 """Forms for the manager's people pages. They parse and bound input; the services decide what is valid."""
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kruzhok.school.models import DropReason, EnrollmentStatus, Relation
@@ -28,14 +30,18 @@ class GroupChoiceField(forms.ModelChoiceField):
         }
 
 
+def _notes_help() -> str:
+    return gettext("Здоровье, особенности, договорённости. Не больше %(max)d символов.") % {"max": NOTES_MAX}
+
+
 def _notes_field():
     return forms.CharField(
         label=_("Заметки"),
         required=False,
         max_length=NOTES_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Здоровье, особенности, договорённости. Не больше %(max)d символов.")
-        % {"max": NOTES_MAX},
+        # Formatted when shown, not at import, so the help follows the visitor's language.
+        help_text=lazy(_notes_help, str)(),
         error_messages={
             "max_length": _(
                 "Заметки слишком длинные: не больше %(limit_value)d символов (сейчас %(show_value)d)."

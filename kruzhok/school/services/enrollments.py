@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from kruzhok.lib import events
 from kruzhok.school.models import (
@@ -66,7 +67,7 @@ def _clean_note(note: str) -> str:
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise ValidationError(
-            "Комментарий слишком длинный: не больше %(max)d символов.",
+            _("Комментарий слишком длинный: не больше %(max)d символов."),
             code="note_too_long",
             params={"max": NOTE_MAX},
         )
@@ -75,7 +76,7 @@ def _clean_note(note: str) -> str:
 
 def _duplicate_error(student: Student, group: Group) -> ValidationError:
     return ValidationError(
-        "%(student)s уже записан(а) в группу «%(group)s».",
+        _("%(student)s уже записан(а) в группу «%(group)s»."),
         code="duplicate",
         params={"student": student.full_name, "group": group.name},
     )
@@ -99,9 +100,11 @@ def _create(
 ) -> Enrollment:
     """The checks and insert shared by enrolment, transfer and the waiting list. Caller holds a transaction."""
     if student.organization_id != group.organization_id:
-        raise ValidationError("Группа не найдена.", code="wrong_org")
+        raise ValidationError(_("Группа не найдена."), code="wrong_org")
     if status not in START_STATUSES:
-        raise ValidationError("Записать можно на пробное занятие или сразу в группу.", code="invalid_status")
+        raise ValidationError(
+            _("Записать можно на пробное занятие или сразу в группу."), code="invalid_status"
+        )
     # The group row is the lock that serialises enrolments into it, so two managers cannot both take
     # the last seat (SQLite serialises writers anyway with IMMEDIATE transactions).
     group = Group.objects.select_for_update().get(organization_id=group.organization_id, pk=group.pk)
@@ -110,16 +113,18 @@ def _create(
     if started_on < group.start_date:
         started_on = group.start_date
     if not group.is_active:
-        raise ValidationError("Группа «%(group)s» закрыта.", code="group_ended", params={"group": group.name})
+        raise ValidationError(
+            _("Группа «%(group)s» закрыта."), code="group_ended", params={"group": group.name}
+        )
     if started_on > group.end_date or group.end_date < today:
         raise ValidationError(
-            "Группа «%(group)s» закончилась %(date)s.",
+            _("Группа «%(group)s» закончилась %(date)s."),
             code="group_ended",
             params={"group": group.name, "date": group.end_date.strftime("%d.%m.%Y")},
         )
     if not people.student_has_consent(student=student):
         raise ValidationError(
-            "Нет согласия представителя на обработку персональных данных — сначала отметьте согласие.",
+            _("Нет согласия представителя на обработку персональных данных — сначала отметьте согласие."),
             code="no_consent",
         )
     if Enrollment.objects.filter(
@@ -132,7 +137,7 @@ def _create(
     taken = group_open_count(group=group)
     if taken >= group.capacity:
         raise ValidationError(
-            "В группе «%(group)s» нет свободных мест (%(taken)d из %(capacity)d).",
+            _("В группе «%(group)s» нет свободных мест (%(taken)d из %(capacity)d)."),
             code="group_full",
             params={"group": group.name, "taken": taken, "capacity": group.capacity},
         )
@@ -176,17 +181,17 @@ def _locked(enrollment: Enrollment) -> Enrollment:
 
 def _check_change_date(current: Enrollment, on_date: dt.date, today: dt.date) -> None:
     if on_date > today:
-        raise ValidationError("Дата изменения не может быть в будущем.", code="date_in_future")
+        raise ValidationError(_("Дата изменения не может быть в будущем."), code="date_in_future")
     if on_date < current.started_on:
         raise ValidationError(
-            "Дата окончания раньше начала занятий (%(start)s).",
+            _("Дата окончания раньше начала занятий (%(start)s)."),
             code="end_before_start",
             params={"start": current.started_on.strftime("%d.%m.%Y")},
         )
     last = current.events.order_by("-on_date").values_list("on_date", flat=True).first()
     if last is not None and on_date < last:
         raise ValidationError(
-            "Дата раньше последнего изменения (%(last)s).",
+            _("Дата раньше последнего изменения (%(last)s)."),
             code="date_before_last_change",
             params={"last": last.strftime("%d.%m.%Y")},
         )
@@ -210,7 +215,7 @@ def enrollment_transition(
         current = _locked(enrollment)
         if to_status not in ALLOWED_TRANSITIONS.get(current.status, frozenset()):
             raise ValidationError(
-                "Нельзя перевести из статуса «%(from)s» в «%(to)s».",
+                _("Нельзя перевести из статуса «%(from)s» в «%(to)s»."),
                 code="invalid_transition",
                 params={
                     "from": S(current.status).label if current.status in S.values else current.status,
@@ -219,9 +224,9 @@ def enrollment_transition(
             )
         if to_status == S.DROPPED:
             if not reason:
-                raise ValidationError("Укажите причину ухода.", code="reason_required")
+                raise ValidationError(_("Укажите причину ухода."), code="reason_required")
             if reason not in DropReason.values:
-                raise ValidationError("Выберите причину ухода из списка.", code="invalid_reason")
+                raise ValidationError(_("Выберите причину ухода из списка."), code="invalid_reason")
         today = org_today(current.organization)
         on_date = on_date or today
         _check_change_date(current, on_date, today)
@@ -264,10 +269,10 @@ def enrollment_transfer(
         current = _locked(enrollment)
         if current.status not in OPEN_ENROLLMENT_STATUSES:
             raise ValidationError(
-                "Перевести можно только того, кто сейчас занимается.", code="invalid_transition"
+                _("Перевести можно только того, кто сейчас занимается."), code="invalid_transition"
             )
         if to_group.pk == current.group_id:
-            raise ValidationError("Выберите другую группу.", code="same_group")
+            raise ValidationError(_("Выберите другую группу."), code="same_group")
         today = org_today(current.organization)
         on_date = on_date or today
         _check_change_date(current, on_date, today)
@@ -301,10 +306,10 @@ def waitlist_add(*, student: Student, group: Group, actor, note: str = "") -> Wa
     "already_waiting", "group_ended"."""
     note = (note or "").strip()[: WaitlistEntry._meta.get_field("note").max_length]
     if student.organization_id != group.organization_id:
-        raise ValidationError("Группа не найдена.", code="wrong_org")
+        raise ValidationError(_("Группа не найдена."), code="wrong_org")
     if not group.is_active or group.end_date < org_today(student.organization):
         raise ValidationError(
-            "Группа «%(group)s» закончилась.", code="group_ended", params={"group": group.name}
+            _("Группа «%(group)s» закончилась."), code="group_ended", params={"group": group.name}
         )
     with transaction.atomic():
         if Enrollment.objects.filter(
@@ -320,7 +325,7 @@ def waitlist_add(*, student: Student, group: Group, actor, note: str = "") -> Wa
                 entry.save()
         except IntegrityError as exc:
             raise ValidationError(
-                "%(student)s уже в листе ожидания группы «%(group)s».",
+                _("%(student)s уже в листе ожидания группы «%(group)s»."),
                 code="already_waiting",
                 params={"student": student.full_name, "group": group.name},
             ) from exc
@@ -332,7 +337,7 @@ def _locked_entry(entry: WaitlistEntry) -> WaitlistEntry:
         organization_id=entry.organization_id, pk=entry.pk
     )
     if current.status != WaitlistStatus.WAITING:
-        raise ValidationError("Эта запись уже не в листе ожидания.", code="not_waiting")
+        raise ValidationError(_("Эта запись уже не в листе ожидания."), code="not_waiting")
     return current
 
 
@@ -408,7 +413,7 @@ def student_admit(
             notes=notes,
         )
         if not (guardian_phone or "").strip():
-            raise ValidationError("Укажите телефон представителя.", code="guardian_phone_required")
+            raise ValidationError(_("Укажите телефон представителя."), code="guardian_phone_required")
         guardian = people.guardian_find_by_phone(org=org, phone=guardian_phone)
         existed = guardian is not None
         if guardian is None:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.school.models import Lesson, LessonStatus, Room
 
@@ -24,10 +25,10 @@ def _locked(lesson: Lesson) -> Lesson:
 def _clean_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Укажите причину.", code="reason_required")
+        raise ValidationError(_("Укажите причину."), code="reason_required")
     if len(reason) > REASON_MAX:
         raise ValidationError(
-            "Причина слишком длинная: не больше %(max)d символов.",
+            _("Причина слишком длинная: не больше %(max)d символов."),
             code="reason_too_long",
             params={"max": REASON_MAX},
         )
@@ -48,12 +49,14 @@ def lesson_update_content(
     with transaction.atomic():
         current = _locked(lesson)
         if current.is_cancelled:
-            raise ValidationError("Занятие отменено — тему и задание менять нельзя.", code="lesson_cancelled")
+            raise ValidationError(
+                _("Занятие отменено — тему и задание менять нельзя."), code="lesson_cancelled"
+            )
         if topic is not None:
             topic = topic.strip()
             if len(topic) > TOPIC_MAX:
                 raise ValidationError(
-                    "Тема слишком длинная: не больше %(max)d символов.",
+                    _("Тема слишком длинная: не больше %(max)d символов."),
                     code="topic_too_long",
                     params={"max": TOPIC_MAX},
                 )
@@ -62,7 +65,7 @@ def lesson_update_content(
             homework = homework.strip()
             if len(homework) > HOMEWORK_MAX:
                 raise ValidationError(
-                    "Домашнее задание слишком длинное: не больше %(max)d символов.",
+                    _("Домашнее задание слишком длинное: не больше %(max)d символов."),
                     code="homework_too_long",
                     params={"max": HOMEWORK_MAX},
                 )
@@ -77,11 +80,11 @@ def lesson_cancel(*, lesson: Lesson, actor, reason: str) -> Lesson:
     with transaction.atomic():
         current = _locked(lesson)
         if current.is_cancelled:
-            raise ValidationError("Занятие уже отменено.", code="already_cancelled")
+            raise ValidationError(_("Занятие уже отменено."), code="already_cancelled")
         # A lesson with marks took place; cancelling it would hide the children's attendance.
         if current.attendance_taken_at is not None:
             raise ValidationError(
-                "На занятии уже отмечена посещаемость — его нельзя отменить.", code="attendance_taken"
+                _("На занятии уже отмечена посещаемость — его нельзя отменить."), code="attendance_taken"
             )
         current.status = LessonStatus.CANCELLED
         current.cancel_reason = reason
@@ -97,15 +100,15 @@ def lesson_move(
     room when given. The first scheduled time is kept in `moved_from` however often it moves."""
     reason = _clean_reason(reason)
     if starts_at is None or timezone.is_naive(starts_at):
-        raise ValidationError("Укажите дату и время занятия.", code="invalid_time")
+        raise ValidationError(_("Укажите дату и время занятия."), code="invalid_time")
     if room is not None and room.organization_id != lesson.organization_id:
-        raise ValidationError("Такого кабинета нет.", code="invalid_room")
+        raise ValidationError(_("Такого кабинета нет."), code="invalid_room")
     with transaction.atomic():
         current = _locked(lesson)
         if current.is_cancelled:
-            raise ValidationError("Занятие отменено — его нельзя перенести.", code="lesson_cancelled")
+            raise ValidationError(_("Занятие отменено — его нельзя перенести."), code="lesson_cancelled")
         if starts_at == current.starts_at and (room is None or room.pk == current.room_id):
-            raise ValidationError("Новое время совпадает с прежним.", code="same_time")
+            raise ValidationError(_("Новое время совпадает с прежним."), code="same_time")
         duration = current.ends_at - current.starts_at
         if current.moved_from is None:
             current.moved_from = current.starts_at
@@ -131,7 +134,7 @@ def lesson_attendance_taken(*, lesson: Lesson) -> None:
         organization_id=lesson.organization_id, pk=lesson.pk, status=LessonStatus.SCHEDULED
     ).update(attendance_taken_at=Coalesce("attendance_taken_at", timezone.now()))
     if updated != 1:
-        raise ValidationError("Занятие отменено — отметить посещаемость нельзя.", code="lesson_cancelled")
+        raise ValidationError(_("Занятие отменено — отметить посещаемость нельзя."), code="lesson_cancelled")
     if lesson.attendance_taken_at is None:
         lesson.attendance_taken_at = (
             Lesson.objects.filter(organization_id=lesson.organization_id, pk=lesson.pk)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.school.models import Branch, Consent, Guardian, Relation, Student, StudentGuardian
 
@@ -62,7 +63,7 @@ def phone_validate(phone: str) -> None:
     ok = re.fullmatch(r"\+\d{10,15}", phone) and (not phone.startswith("+7") or len(phone) == 12)
     if not ok:
         raise ValidationError(
-            "Телефон «%(phone)s» не похож на номер: нужно 10 цифр после +7, например +7 916 123-45-67.",
+            _("Телефон «%(phone)s» не похож на номер: нужно 10 цифр после +7, например +7 916 123-45-67."),
             code="invalid_phone",
             params={"phone": phone},
         )
@@ -89,7 +90,7 @@ def _clean_telegram(value: str) -> str:
             value = value[len(prefix) :]
     if value and not _TELEGRAM_RE.fullmatch(value):
         raise ValidationError(
-            "Имя в Telegram — 5–32 латинских буквы, цифры или «_», например @olga_petrova.",
+            _("Имя в Telegram — 5–32 латинских буквы, цифры или «_», например @olga_petrova."),
             code="invalid_telegram",
         )
     return value
@@ -97,13 +98,13 @@ def _clean_telegram(value: str) -> str:
 
 def _check_birth_date(birth_date: dt.date, *, today: dt.date) -> None:
     if not isinstance(birth_date, dt.date):
-        raise ValidationError("Укажите дату рождения.", code="birth_date_required")
+        raise ValidationError(_("Укажите дату рождения."), code="birth_date_required")
     if birth_date > today:
-        raise ValidationError("Дата рождения не может быть в будущем.", code="birth_date_future")
+        raise ValidationError(_("Дата рождения не может быть в будущем."), code="birth_date_future")
     oldest = today.replace(year=today.year - STUDENT_MAX_AGE_YEARS, day=min(today.day, 28))
     if birth_date < oldest:
         raise ValidationError(
-            "Дата рождения %(date)s — больше %(years)d лет назад. Проверьте год.",
+            _("Дата рождения %(date)s — больше %(years)d лет назад. Проверьте год."),
             code="birth_date_too_old",
             params={"date": birth_date.strftime("%d.%m.%Y"), "years": STUDENT_MAX_AGE_YEARS},
         )
@@ -113,7 +114,7 @@ def _check_notes(notes: str) -> str:
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
         raise ValidationError(
-            "Заметки слишком длинные: не больше %(max)d символов.",
+            _("Заметки слишком длинные: не больше %(max)d символов."),
             code="notes_too_long",
             params={"max": NOTES_MAX},
         )
@@ -122,7 +123,7 @@ def _check_notes(notes: str) -> str:
 
 def _check_branch(branch: Branch | None, org) -> None:
     if branch is not None and branch.organization_id != org.id:
-        raise ValidationError("Филиал не найден.", code="wrong_org")
+        raise ValidationError(_("Филиал не найден."), code="wrong_org")
 
 
 def student_create(
@@ -155,7 +156,7 @@ def student_update(*, student: Student, **fields) -> Student:
     unknown = set(fields) - set(STUDENT_FIELDS)
     if unknown:
         raise ValidationError(
-            "Эти поля ученика менять нельзя: %(f)s.", code="unknown_field", params={"f": unknown}
+            _("Эти поля ученика менять нельзя: %(f)s."), code="unknown_field", params={"f": unknown}
         )
     org = student.organization
     if "birth_date" in fields:
@@ -197,7 +198,7 @@ def guardian_create(
         {"full_name": full_name, "phone": phone, "email": email, "telegram_username": telegram_username}
     )
     if not fields["full_name"]:
-        raise ValidationError("Укажите ФИО представителя.", code="guardian_name_required")
+        raise ValidationError(_("Укажите ФИО представителя."), code="guardian_name_required")
     guardian = Guardian(organization=org, **fields)
     with transaction.atomic():
         guardian.full_clean()
@@ -209,11 +210,11 @@ def guardian_update(*, guardian: Guardian, **fields) -> Guardian:
     unknown = set(fields) - set(GUARDIAN_FIELDS)
     if unknown:
         raise ValidationError(
-            "Эти поля представителя менять нельзя: %(f)s.", code="unknown_field", params={"f": unknown}
+            _("Эти поля представителя менять нельзя: %(f)s."), code="unknown_field", params={"f": unknown}
         )
     fields = _clean_guardian_fields(dict(fields))
     if "full_name" in fields and not fields["full_name"]:
-        raise ValidationError("Укажите ФИО представителя.", code="guardian_name_required")
+        raise ValidationError(_("Укажите ФИО представителя."), code="guardian_name_required")
     with transaction.atomic():
         for name, value in fields.items():
             setattr(guardian, name, value)
@@ -239,9 +240,9 @@ def guardian_link(
     *, student: Student, guardian: Guardian, relation: str, is_primary: bool = True
 ) -> StudentGuardian:
     if student.organization_id != guardian.organization_id:
-        raise ValidationError("Представитель не найден.", code="wrong_org")
+        raise ValidationError(_("Представитель не найден."), code="wrong_org")
     if relation not in Relation.values:
-        raise ValidationError("Выберите, кем представитель приходится ребёнку.", code="invalid_relation")
+        raise ValidationError(_("Выберите, кем представитель приходится ребёнку."), code="invalid_relation")
     link = StudentGuardian(
         organization_id=student.organization_id,
         student=student,
@@ -252,7 +253,7 @@ def guardian_link(
     with transaction.atomic():
         if StudentGuardian.objects.filter(student=student, guardian=guardian).exists():
             raise ValidationError(
-                "%(name)s уже указан(а) как представитель этого ребёнка.",
+                _("%(name)s уже указан(а) как представитель этого ребёнка."),
                 code="already_linked",
                 params={"name": guardian.full_name},
             )
@@ -264,7 +265,7 @@ def guardian_link(
                 link.save()
         except IntegrityError as exc:
             raise ValidationError(
-                "%(name)s уже указан(а) как представитель этого ребёнка.",
+                _("%(name)s уже указан(а) как представитель этого ребёнка."),
                 code="already_linked",
                 params={"name": guardian.full_name},
             ) from exc
@@ -276,14 +277,14 @@ def consent_record(
 ) -> Consent:
     text_version = (text_version or "").strip()
     if not text_version:
-        raise ValidationError("Укажите версию текста согласия.", code="text_version_required")
+        raise ValidationError(_("Укажите версию текста согласия."), code="text_version_required")
     if granted_at is not None and granted_at > timezone.now() + dt.timedelta(minutes=5):
-        raise ValidationError("Согласие не может быть дано в будущем.", code="granted_in_future")
+        raise ValidationError(_("Согласие не может быть дано в будущем."), code="granted_in_future")
     with transaction.atomic():
         # Only the child's own guardian can consent for them.
         if not StudentGuardian.objects.filter(student=student, guardian=guardian).exists():
             raise ValidationError(
-                "%(name)s не указан(а) представителем этого ребёнка — сначала добавьте его/её.",
+                _("%(name)s не указан(а) представителем этого ребёнка — сначала добавьте его/её."),
                 code="not_guardian",
                 params={"name": guardian.full_name},
             )
@@ -307,7 +308,7 @@ def consent_revoke(*, consent: Consent) -> Consent:
             organization_id=consent.organization_id, pk=consent.pk
         )
         if current.revoked_at is not None:
-            raise ValidationError("Согласие уже отозвано.", code="already_revoked")
+            raise ValidationError(_("Согласие уже отозвано."), code="already_revoked")
         current.revoked_at = timezone.now()
         current.save(update_fields=["revoked_at", "updated_at"])
     consent.revoked_at = current.revoked_at
@@ -340,7 +341,7 @@ def guardian_attach(
     their consent too when `consent_text_version` is given. One transaction."""
     with transaction.atomic():
         if not (phone or "").strip():
-            raise ValidationError("Укажите телефон представителя.", code="guardian_phone_required")
+            raise ValidationError(_("Укажите телефон представителя."), code="guardian_phone_required")
         guardian = guardian_find_by_phone(org=student.organization, phone=phone)
         if guardian is None:
             guardian = guardian_create(

@@ -36,7 +36,9 @@ def age(birth_date: dt.date | None) -> str:
     today = timezone.localdate()
     years = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
     if not (translation.get_language() or "ru").startswith("ru"):
-        return f"{years} y.o."
+        # Russian needs three plural forms and has no catalog of its own, so only other languages
+        # go through ngettext; Russian keeps the rule below.
+        return translation.ngettext("%(n)d год", "%(n)d лет", years) % {"n": years}
     if years % 10 == 1 and years % 100 != 11:
         word = "год"
     elif 2 <= years % 10 <= 4 and not 12 <= years % 100 <= 14:
