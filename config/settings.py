@@ -119,6 +119,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kruzhok.school.tasks.lessons_generate_all_task",
         "schedule": 60 * 60 * 6,
     },
+    # Renewal reminders and "renewal missed" events for early warning, once a day.
+    "billing-renewals-daily": {
+        "task": "kruzhok.billing.tasks.billing_renewals_task",
+        "schedule": 60 * 60 * 24,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

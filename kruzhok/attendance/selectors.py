@@ -3,7 +3,6 @@ a day's lessons and a child's attendance history."""
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
+from kruzhok.lib.dates import org_timezone, org_today
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
     Branch,
@@ -22,17 +22,6 @@ from kruzhok.school.models import (
     Student,
 )
 from kruzhok.school.selectors.people import enrolled_students_on
-
-
-def org_timezone(org: Organization) -> ZoneInfo:
-    try:
-        return ZoneInfo(org.timezone or "Europe/Moscow")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Moscow")
-
-
-def org_today(org: Organization) -> dt.date:
-    return timezone.localdate(timezone=org_timezone(org))
 
 
 def lesson_local_date(lesson: Lesson) -> dt.date:

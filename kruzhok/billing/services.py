@@ -35,6 +35,7 @@ from kruzhok.billing.models import (
     SubscriptionStatus,
 )
 from kruzhok.lib import events
+from kruzhok.lib.dates import org_today
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
     Course,
@@ -59,14 +60,6 @@ DEFAULT_VALID_DAYS = {PlanKind.PACK: 30, PlanKind.MONTHLY: 30, PlanKind.SINGLE: 
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def org_today(org) -> dt.date:
-    try:
-        zone = ZoneInfo(org.timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo(django_settings.TIME_ZONE)
-    return timezone.localdate(timezone=zone)
 
 
 def _local_day(moment: dt.datetime | None, org) -> dt.date:

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from kruzhok.accounts.models import Organization
 from kruzhok.attendance.models import AttendanceMark
+from kruzhok.lib.dates import org_timezone as org_zone
+from kruzhok.lib.dates import org_today  # noqa: F401 — re-exported for family views
 from kruzhok.lib.tenancy import unscoped
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
@@ -71,18 +73,6 @@ class ScheduleItem:
     @property
     def teacher(self):
         return self.lesson.teacher or self.lesson.group.teacher
-
-
-def org_zone(org: Organization) -> ZoneInfo:
-    try:
-        return ZoneInfo(org.timezone)
-    except (ValueError, KeyError):
-        # A mistyped zone must not take the family pages down; Moscow is the product default.
-        return ZoneInfo("Europe/Moscow")
-
-
-def org_today(org: Organization) -> dt.date:
-    return timezone.localdate(timezone=org_zone(org))
 
 
 def _day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:

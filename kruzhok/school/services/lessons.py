@@ -7,7 +7,6 @@ deleted by regeneration: history and plans outrank the rule.
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
@@ -15,23 +14,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kruzhok.accounts.models import Organization
+from kruzhok.lib.dates import org_timezone, org_today  # noqa: F401 — re-exported for school views
 from kruzhok.lib.tenancy import tenant_context
 from kruzhok.school.models import Group, Holiday, Lesson, LessonStatus, ScheduleSlot
 
 logger = logging.getLogger(__name__)
-
-
-def org_timezone(org: Organization) -> dt.tzinfo:
-    try:
-        return ZoneInfo(org.timezone or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        # A bad zone name must not stop the schedule; the server zone is the safest guess.
-        logger.warning("Organisation %s has an unknown time zone %r", org.pk, org.timezone)
-        return ZoneInfo(settings.TIME_ZONE)
-
-
-def org_today(org: Organization) -> dt.date:
-    return timezone.localdate(timezone=org_timezone(org))
 
 
 def slot_times(*, slot: ScheduleSlot, on: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:

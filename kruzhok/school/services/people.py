@@ -7,7 +7,6 @@ because 152-ФЗ asks us to prove consent existed before the child's data was us
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kruzhok.lib.dates import org_today
 from kruzhok.school.models import Branch, Consent, Guardian, Relation, Student, StudentGuardian
 
 # The version of the consent text a guardian agrees to; bump it when the lawyers change the text.
@@ -27,15 +27,6 @@ STUDENT_MAX_AGE_YEARS = 25
 STUDENT_FIELDS = ("first_name", "last_name", "birth_date", "branch", "notes")
 GUARDIAN_FIELDS = ("full_name", "phone", "email", "telegram_username")
 _TELEGRAM_RE = re.compile(r"[A-Za-z0-9_]{5,32}")
-
-
-def org_today(org) -> dt.date:
-    """Today in the organisation's time zone (a centre in Novosibirsk starts its day before Moscow)."""
-    try:
-        zone = ZoneInfo(org.timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo(settings.TIME_ZONE)
-    return timezone.localdate(timezone=zone)
 
 
 def normalize_phone(raw: str) -> str:
