@@ -1,0 +1,230 @@
+"""Dashboard speed as a user gets it: the app served by gunicorn on a loopback port against the database
+in DATABASE_URL, driven by a small threaded HTTP client (requests + threads: locust's own process
+model was more than this needs), p50/p95 per page with the analytics cache on, beside the same pages
+served with it off (KRUZHOK_ANALYTICS_CACHE=false) in the same run.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from kruzhok.accounts.models import Membership, Role
+from kruzhok.demo.seeding import DEMO_PASSWORD, DEMO_SLUG
+
+PAGES = [
+    ("owner", "/analytics/"),
+    ("owner", "/analytics/?month={prev}"),
+    ("owner", "/analytics/retention/?by=teacher"),
+    ("owner", "/analytics/compare/?unit=teacher&metric=retention"),
+    ("owner", "/analytics/children/?metric=dropped&month={prev}"),
+    ("owner", "/api/v1/analytics/summary"),
+    ("manager", "/analytics/"),
+    ("teacher", "/analytics/"),
+]
+TARGET_P95_MS = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+class Server:
+    def __init__(self, *, cache: bool, workers: int):
+        self.port = _free_port()
+        self.log = tempfile.TemporaryFile()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "KRUZHOK_ANALYTICS_CACHE": "true" if cache else "false"}
+        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+        self.proc = subprocess.Popen(
+            [
+                gunicorn,
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(workers),
+                "--timeout",
+                "300",
+                "--log-level",
+                "warning",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            # A file, not a pipe: a full pipe would block a chatty server mid-run.
+            stderr=self.log,
+            start_new_session=True,
+        )
+
+    def wait(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise CommandError("gunicorn stopped: " + self.log.read().decode()[-2000:])
+            try:
+                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise CommandError("gunicorn did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def login(base: str, username: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(base + "/accounts/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if token is None:
+        raise CommandError("no CSRF token on the login page")
+    answer = session.post(
+        base + "/accounts/login/",
+        data={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": base + "/accounts/login/"},
+        timeout=30,
+        allow_redirects=False,
+    )
+    if answer.status_code != 302:
+        raise CommandError(f"could not log in as {username}")
+    return session
+
+
+def drive(base: str, sessions: dict, url: str, who: str, *, requests_n: int, threads: int) -> list[float]:
+    """requests_n GETs of one page from `threads` clients at once; seconds per answer."""
+    timings: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    per_thread = max(1, requests_n // threads)
+
+    def worker():
+        session = requests.Session()
+        session.cookies.update(sessions[who].cookies)
+        for _ in range(per_thread):
+            started = time.perf_counter()
+            answer = session.get(base + url, timeout=300)
+            elapsed = time.perf_counter() - started
+            with lock:
+                if answer.status_code != 200:
+                    errors.append(f"{url} → {answer.status_code}")
+                timings.append(elapsed)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if errors:
+        raise CommandError("; ".join(errors[:3]))
+    return timings
+
+
+class Command(BaseCommand):
+    help = "p50/p95 of every analytics dashboard served over loopback, with and without the analytics cache."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--requests", type=int, default=40, help="requests per page with the cache")
+        parser.add_argument("--requests-uncached", type=int, default=8, help="requests per page without it")
+        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+
+    def handle(self, *args, **options):
+        from kruzhok.accounts.models import Organization
+        from kruzhok.lib.dates import org_today
+        from kruzhok.school.models import Enrollment
+
+        org = Organization.objects.filter(slug=DEMO_SLUG).first()
+        if org is None:
+            raise CommandError("no demo organisation: run seed_demo first")
+        users = {}
+        for role, username in ((Role.OWNER, "owner"), (Role.MANAGER, "manager"), (Role.TEACHER, "teacher")):
+            if not Membership.objects.filter(organization=org, role=role, user__username=username).exists():
+                raise CommandError(f"the demo has no {username}")
+            users[role.value] = username
+        today = org_today(org)
+        prev = (today.replace(day=1) - __import__("datetime").timedelta(days=1)).strftime("%Y-%m")
+        enrollments = Enrollment.all_objects.filter(organization=org).count()
+        self.stdout.write(
+            f"analytics_bench: {org.name}, {enrollments} enrollments, {connection.vendor}; gunicorn "
+            f"{options['workers']} workers on loopback, threaded client ({options['threads']} at once)"
+        )
+        results = {}
+        for cache_on in (True, False):
+            server = Server(cache=cache_on, workers=options["workers"])
+            try:
+                server.wait()
+                sessions = {who: login(server.base, username) for who, username in users.items()}
+                n = options["requests"] if cache_on else options["requests_uncached"]
+                for who, template in PAGES:
+                    url = template.format(prev=prev)
+                    # Every worker computes its first answer cold; the first round is not counted in either mode.
+                    drive(
+                        server.base,
+                        sessions,
+                        url,
+                        who,
+                        requests_n=options["workers"] * 2,
+                        threads=options["workers"],
+                    )
+                    cold_started = time.perf_counter()
+                    results[(cache_on, who, url)] = drive(
+                        server.base, sessions, url, who, requests_n=n, threads=options["threads"]
+                    )
+                    self.stdout.write(
+                        f"  {'cache' if cache_on else 'no cache'} {who} {url}: {len(results[(cache_on, who, url)])} "
+                        f"requests in {time.perf_counter() - cold_started:.1f} s"
+                    )
+            finally:
+                server.stop()
+        self.stdout.write("")
+        header = f"{'page':58} {'cache p50':>10} {'p95':>8} {'no cache p50':>13} {'p95':>8}"
+        self.stdout.write(header)
+        worst = 0.0
+        for who, template in PAGES:
+            url = template.format(prev=prev)
+            on, off = results[(True, who, url)], results[(False, who, url)]
+            p95 = _percentile(on, 0.95) * 1000
+            worst = max(worst, p95)
+            self.stdout.write(
+                f"{who + ' ' + url:58} {statistics.median(on) * 1000:>8.0f}ms {p95:>6.0f}ms "
+                f"{statistics.median(off) * 1000:>11.0f}ms {_percentile(off, 0.95) * 1000:>6.0f}ms"
+            )
+        verdict = "within" if worst <= TARGET_P95_MS else "OVER"
+        self.stdout.write(
+            f"worst p95 with the cache: {worst:.0f} ms — {verdict} the {TARGET_P95_MS} ms target"
+        )

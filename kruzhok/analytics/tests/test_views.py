@@ -1,0 +1,141 @@
+"""The dashboards as each role sees them: figures, drill-downs, scope, and bad input."""
+
+import re
+
+import pytest
+
+from kruzhok.analytics.tests.scenario import build_october
+
+pytestmark = pytest.mark.django_db
+OCT = "month=2026-10"
+
+
+def _names(response) -> list[str]:
+    return re.findall(r'an-children">.*?</ul>', response.content.decode(), re.S)[0]
+
+
+def test_the_owner_sees_octobers_churn_and_the_children_behind_it(alpha, client_as):
+    build_october(alpha)
+    client = client_as(alpha.owner)
+    page = client.get(f"/analytics/?{OCT}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "40,0 %" in html  # 2 of 5 could-leave children left
+    assert f"/analytics/children/?metric=dropped&amp;{OCT}" in html
+    drill = client.get(f"/analytics/children/?metric=dropped&{OCT}")
+    names = _names(drill)
+    assert "Ушедшая-центр" in names and "Ушедший-север" in names
+    assert "Постоянный" not in names
+    assert "Детей: 2" in drill.content.decode()
+
+
+def test_every_tile_links_to_a_list_of_the_same_size(alpha, client_as):
+    build_october(alpha)
+    client = client_as(alpha.owner)
+    expected = {"active": 3, "new": 1, "dropped": 2, "at_risk": 1}
+    for metric, n in expected.items():
+        page = client.get(f"/analytics/children/?metric={metric}&{OCT}")
+        assert page.status_code == 200
+        assert _names(page).count("<li>") == n, metric
+
+
+def test_a_manager_sees_only_their_branch(alpha, client_as):
+    build_october(alpha)
+    client = client_as(alpha.manager)
+    drill = client.get(f"/analytics/children/?metric=dropped&{OCT}")
+    assert "Ушедшая-центр" in _names(drill)
+    assert "Ушедший-север" not in drill.content.decode()
+    # Asking for the other branch by filter gives an error, not its children.
+    other = client.get(f"/analytics/children/?metric=dropped&{OCT}&branch={alpha.other_branch.pk}")
+    assert other.status_code == 400
+    assert "Ушедший-север" not in other.content.decode()
+    assert "Такого значения в списке нет" in other.content.decode()
+
+
+def test_a_teacher_sees_only_their_groups_and_no_money(alpha, client_as):
+    o = build_october(alpha)
+    client = client_as(o.teacher2)
+    page = client.get(f"/analytics/?{OCT}")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Выручка" not in html
+    assert alpha.group.name not in html
+    drill = client.get(f"/analytics/children/?metric=dropped&{OCT}&group={alpha.group.pk}")
+    assert "Ушедшая-центр" not in drill.content.decode()
+
+
+@pytest.mark.parametrize("role", ["parent", "student_user"])
+def test_families_cannot_open_analytics(alpha, client_as, role):
+    client = client_as(getattr(alpha, role))
+    for url in [
+        "/analytics/",
+        "/analytics/retention/",
+        "/analytics/compare/",
+        "/analytics/children/?metric=active",
+        "/analytics/retention.csv",
+    ]:
+        assert client.get(url).status_code == 403, url
+
+
+def test_another_organisations_owner_sees_none_of_alpha(alpha, beta, client_as):
+    build_october(alpha)
+    client = client_as(beta.owner)
+    for url in [
+        f"/analytics/?{OCT}",
+        f"/analytics/children/?metric=dropped&{OCT}",
+        "/analytics/retention.csv",
+        f"/analytics/children/?metric=active&{OCT}&group={alpha.group.pk}",
+        "/analytics/compare/?unit=group",
+    ]:
+        html = client.get(url).content.decode()
+        assert "Ушедш" not in html and alpha.group.name not in html, url
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "month=2099-01",
+        "month=' OR 1=1 --",
+        "branch=abc",
+        "course=999999999999999999999",
+        "teacher=<script>alert(1)</script>",
+        "month=" + "9" * 5000,
+    ],
+)
+def test_bad_filters_get_a_russian_message_and_the_page_still_works(alpha, client_as, query):
+    page = client_as(alpha.owner).get(f"/analytics/?{query}")
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "Такого значения в списке нет" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "an-tile-value" in html  # the figures of the default month are still shown
+
+
+@pytest.mark.parametrize("query", ["", "metric=zzz", "metric=active&group=abc", "metric=active&group=-5"])
+def test_a_bad_drill_down_says_what_is_wrong(alpha, client_as, query):
+    page = client_as(alpha.owner).get(f"/analytics/children/?{query}")
+    assert page.status_code == 400
+    assert re.search(
+        "Не указано|Такого показателя нет|Группа указана неверно|Убедитесь", page.content.decode()
+    )
+
+
+def test_retention_and_compare_pages_answer_and_reject_unknown_choices(alpha, client_as):
+    build_october(alpha)
+    client = client_as(alpha.owner)
+    for by in ["course", "branch", "teacher", "age", "start"]:
+        assert client.get(f"/analytics/retention/?by={by}").status_code == 200
+    assert client.get("/analytics/retention/?by=evil").status_code == 400
+    page = client.get("/analytics/compare/?unit=branch&metric=retention")
+    assert page.status_code == 200
+    assert alpha.other_branch.name in page.content.decode()
+    assert "мало данных" in page.content.decode()
+    assert client.get("/analytics/compare/?unit=planet").status_code == 400
+
+
+def test_charts_have_text_alternatives(alpha, client_as):
+    build_october(alpha)
+    html = client_as(alpha.owner).get(f"/analytics/?{OCT}").content.decode()
+    assert html.count('role="img"') >= 4
+    assert 'aria-label="Отток по месяцам' in html
+    assert "<table" in html

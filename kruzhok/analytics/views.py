@@ -1,0 +1,228 @@
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.views.decorators.http import require_GET
+
+from kruzhok.accounts.decorators import role_required
+from kruzhok.accounts.models import Role
+from kruzhok.analytics import dashboards, forms, operations, selectors, survival
+from kruzhok.analytics.selectors import Facts, scope_for
+
+CHILDREN_PAGE = 50
+
+
+def _facts_and_form(request):
+    """The viewer's scope, narrowed by the filter form; a bad value is reported and ignored."""
+    scope = scope_for(request.membership)
+    everything = Facts.load(request.org, scope=scope)
+    form = forms.FilterForm(request.GET or None, groups=everything.groups, today=everything.today)
+    filters = form.filters()
+    facts = everything.narrow(
+        scope=scope,
+        branch_ids=filters["branch_ids"],
+        course_ids=filters["course_ids"],
+        teacher_ids=filters["teacher_ids"],
+    )
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return facts, form, filters, status
+
+
+@role_required("analytics.view")
+@require_GET
+def dashboard(request):
+    facts, form, filters, status = _facts_and_form(request)
+    querystring = form.querystring()
+    # The figures part of the page holds no token or form, so its HTML is cached whole, per viewer
+    # (a teacher's and a manager's lists are their own) and data version.
+    body = facts.cached(
+        "dashboard_html",
+        {"q": querystring, "role": request.role, "user": request.user.pk, "lang": get_language()},
+        lambda: render_to_string(
+            "analytics/_dashboard_body.html",
+            _dashboard_context(request, facts, filters, querystring),
+            request,
+        ),
+    )
+    context = {
+        "form": form,
+        "month_label": forms.month_label(filters["month"]),
+        "querystring": querystring,
+        "body": body,
+    }
+    return render(request, "analytics/dashboard.html", context, status=status)
+
+
+def _dashboard_context(request, facts, filters, querystring) -> dict:
+    month = filters["month"]
+    role = request.role
+    summary = facts.month_summary(month)
+    overall, _none = dashboards.retention_curves(facts, None)
+    context = {
+        "month": month,
+        "month_label": forms.month_label(month),
+        "querystring": querystring,
+        "summary": summary,
+        "tiles": dashboards.tiles(
+            summary, querystring=querystring, show_money=role in (Role.OWNER, Role.MANAGER)
+        ),
+        "trends": dashboards.trends(facts, month),
+        "overall": overall,
+        "overall_rows": dashboards.curve_rows([overall]) if overall else [],
+        "overall_chart": dashboards.survival_chart([overall], band=True, title="Удержание")
+        if overall
+        else None,
+        "checkpoints": survival.CHECKPOINTS,
+        "groups": sorted(summary.by_group, key=lambda g: -(g.enrolled / g.capacity if g.capacity else 0))[
+            :30
+        ],
+        "groups_total": len(summary.by_group),
+        "alerts": operations.alert_handling(facts, since=selectors.add_months(month, -2)),
+        "feedback": operations.feedback_trend(
+            facts,
+            months=selectors.months_back(month, dashboards.TREND_MONTHS),
+            teacher_id=request.user.pk if role == Role.TEACHER else None,
+        ),
+        "role": role,
+    }
+    if role in (Role.OWNER, Role.MANAGER):
+        kind, rows = operations.interventions(facts, branch_ids=filters["branch_ids"])
+        context["interventions_kind"], context["interventions"] = kind, rows
+    if role == Role.MANAGER:
+        context["lists"] = operations.manager_lists(
+            membership=request.membership, org=request.org, facts=facts, today=facts.today
+        )
+    if role == Role.TEACHER:
+        context["lists"] = operations.teacher_lists(
+            membership=request.membership, org=request.org, facts=facts, today=facts.today
+        )
+    return context
+
+
+@role_required("analytics.view")
+@require_GET
+def retention(request):
+    facts, form, filters, status = _facts_and_form(request)
+    by_form = forms.RetentionForm(request.GET or None)
+    by = by_form.cleaned_data["by"] if by_form.is_bound and by_form.is_valid() else ""
+    if by_form.is_bound and not by_form.is_valid():
+        status = 400
+    by = by or "course"
+    overall, curves = dashboards.retention_curves(facts, by)
+    label = survival.DIMENSIONS[by]
+    return render(
+        request,
+        "analytics/retention.html",
+        {
+            "form": form,
+            "by_form": by_form,
+            "by": by,
+            "extra_hidden": [("by", by)],
+            "dimensions": survival.DIMENSIONS,
+            "by_label": label,
+            "overall": overall,
+            "overall_rows": dashboards.curve_rows([overall]) if overall else [],
+            "overall_chart": dashboards.survival_chart([overall], band=True, title="Удержание")
+            if overall
+            else None,
+            "rows": dashboards.curve_rows(curves),
+            "chart": dashboards.survival_chart(curves, band=False, title=f"Удержание: {label}")
+            if curves
+            else None,
+            "charted": curves[: dashboards.MAX_CURVES_ON_CHART],
+            "palette": survival_palette(),
+            "checkpoints": survival.CHECKPOINTS,
+            "querystring": form.querystring(),
+        },
+        status=status,
+    )
+
+
+def survival_palette():
+    from kruzhok.analytics.charts import PALETTE
+
+    return PALETTE
+
+
+@role_required("analytics.view")
+@require_GET
+def compare(request):
+    facts, form, filters, status = _facts_and_form(request)
+    cform = forms.CompareForm(request.GET or None)
+    unit, metric = "", ""
+    if cform.is_bound:
+        if cform.is_valid():
+            unit, metric = cform.cleaned_data["unit"], cform.cleaned_data["metric"]
+        else:
+            status = 400
+    unit = unit or ("group" if request.role == Role.TEACHER else "teacher")
+    metric = metric or "attendance"
+    result = dashboards.comparison(facts, unit=unit, metric=metric, month=filters["month"])
+    return render(
+        request,
+        "analytics/compare.html",
+        {
+            "form": form,
+            "cform": cform,
+            "unit": unit,
+            "metric": metric,
+            "extra_hidden": [("unit", unit), ("metric", metric)],
+            "unit_label": forms.COMPARE_UNITS[unit],
+            "metric_label": forms.COMPARE_METRICS[metric],
+            "units": forms.COMPARE_UNITS,
+            "metrics": forms.COMPARE_METRICS,
+            "result": result,
+            "small_n": 30,
+            "querystring": form.querystring(),
+        },
+        status=status,
+    )
+
+
+@role_required("analytics.view")
+@require_GET
+def children(request):
+    facts, form, filters, status = _facts_and_form(request)
+    cform = forms.ChildrenForm(request.GET)
+    if not cform.is_valid():
+        return render(
+            request,
+            "analytics/children.html",
+            {"form": form, "cform": cform, "error": True, "querystring": form.querystring()},
+            status=400,
+        )
+    metric = cform.cleaned_data["metric"]
+    group_id = cform.cleaned_data.get("group")
+    if group_id is not None and group_id not in facts.group_ids:
+        group_id = -1  # not in the viewer's scope: an empty list, never another group's children
+    students = selectors.children_behind(facts, metric=metric, month=filters["month"], group_id=group_id)
+    page = Paginator(students, CHILDREN_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "analytics/children.html",
+        {
+            "form": form,
+            "cform": cform,
+            "metric": metric,
+            "extra_hidden": [("metric", metric)] + ([("group", group_id)] if group_id else []),
+            "metric_label": forms.METRIC_LABELS[metric],
+            "month_label": forms.month_label(filters["month"]),
+            "page": page,
+            "group": facts.groups.get(group_id) if group_id else None,
+            "querystring": form.querystring(),
+        },
+        status=status,
+    )
+
+
+@role_required("analytics.view")
+@require_GET
+def survival_export(request):
+    """The rows the retention curves are fitted on, as CSV: anyone can check the curves elsewhere."""
+    facts, _form, _filters, _status = _facts_and_form(request)
+    response = HttpResponse(survival.survival_csv(facts), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="retention-{stamp}.csv"'
+    return response
