@@ -13,3 +13,8 @@ class RiskConfig(AppConfig):
 
         events.subscribe("attendance.marked", handlers.on_attendance_marked)
         events.subscribe("enrollment.changed", handlers.on_enrollment_changed)
+        # Signals of other apps (homework, billing, feedback, gamification) and rescoring on their events.
+        from kruzhok.risk import signals
+
+        signals.load_all()
+        signals.subscribe_rescoring()

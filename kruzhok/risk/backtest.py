@@ -135,8 +135,8 @@ def read_canonical(enrollments_path, events_path, report: Report) -> feat.RiskDa
             if key is None or day is None or value is None:
                 report.add(f"events.csv line {line}: unknown enrollment, bad date or non-numeric value")
                 continue
-            ev_rows.append((key, day, kind, value))
-    events = pd.DataFrame(ev_rows, columns=["enrollment_id", "day", "kind", "value"])
+            ev_rows.append((key, day, kind, value, (row.get("text") or "").strip()[:200]))
+    events = pd.DataFrame(ev_rows, columns=["enrollment_id", "day", "kind", "value", "text"])
     lesson = events["kind"].map(lambda k: EVENT_KINDS[k] is not None)
     marks = events[lesson].copy()
     marks["status"] = marks["kind"].map(EVENT_KINDS).astype(np.int8)

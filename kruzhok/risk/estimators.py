@@ -27,6 +27,12 @@ PRIOR_WEIGHTS: list[tuple[str, float, float, float]] = [
     ("siblings_left_60d", 0.6, 0.0, 0.0),
     ("group_trend", -1.5, 0.0, 0.0),
     ("age_outside_range", 0.3, 0.0, 0.0),
+    # Signals of other apps: missing (NaN) counts as "nothing wrong".
+    ("hw_missed_28d", 0.3, 0.0, 0.0),
+    ("renewal_missed", 1.2, 0.0, 0.0),
+    ("frozen_now", 0.4, 0.0, 0.0),
+    ("feedback_low_90d", 0.5, 0.0, 0.0),
+    ("xp_streak_broken", 0.3, 0.0, 0.0),
 ]
 PRIOR_INTERCEPT = -3.0
 
@@ -113,9 +119,10 @@ class GBMRiskModel(ClassifierMixin, BaseEstimator):
             verbose=-1,
         )
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         values = _as_array(X)
         y = np.asarray(y, dtype=int)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(
             list(X.columns) if hasattr(X, "columns") else [f"f{i}" for i in range(values.shape[1])],
@@ -127,17 +134,21 @@ class GBMRiskModel(ClassifierMixin, BaseEstimator):
             if len(np.unique(y[train])) < 2:
                 margins[held] = 0.0
                 continue
-            part = self._booster().fit(values[train], y[train])
+            part = self._booster().fit(
+                values[train], y[train], sample_weight=None if weight is None else weight[train]
+            )
             margins[held] = part.predict(values[held], raw_score=True)
         method = self.calibration
         if method == "auto":
             method = "isotonic" if y.sum() >= 200 else "sigmoid"
         if method == "isotonic":
-            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margins, y)
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+                margins, y, sample_weight=weight
+            )
         else:
-            self.calibrator_ = LogisticRegression(C=1e6).fit(margins.reshape(-1, 1), y)
+            self.calibrator_ = LogisticRegression(C=1e6).fit(margins.reshape(-1, 1), y, sample_weight=weight)
         self.calibration_method_ = method
-        self.model_ = self._booster().fit(values, y)
+        self.model_ = self._booster().fit(values, y, sample_weight=weight)
         return self
 
     def margin(self, X) -> np.ndarray:

@@ -83,10 +83,32 @@ def reason_text(feature: str, row: dict) -> str | None:
     if feature in ("hw_score_trend", "hw_score_last", "hw_score_mean"):
         mean, last = row.get("hw_score_mean"), row.get("hw_score_last")
         if _ok(mean) and _ok(last) and mean - last >= 0.1 * max(abs(mean), 1):
-            return f"оценки за домашние задания упали: последняя {_num(last)} при средней {_num(mean)}"
+            return f"оценки за домашние задания упали с {_num(mean)} до {_num(last)}"
         return None
     if feature == "days_since_activity" and v >= 14:
         return f"никакой активности {_days_text(int(v))}"
+    if feature == "renewal_missed" and v >= 1:
+        ended = row.get("sub_days_to_end")
+        if _ok(ended) and ended < 0:
+            return f"абонемент закончился {_days_text(int(-ended))} назад и не продлён"
+        return "абонемент закончился и не продлён"
+    if feature == "sub_days_to_end" and _ok(v) and 0 <= v <= 7:
+        return f"абонемент заканчивается через {_days_text(int(v))}"
+    if feature == "sub_lessons_left" and v <= 1:
+        n = int(v)
+        return f"на абонементе {n} {plural(n, 'занятие', 'занятия', 'занятий')}"
+    if feature == "frozen_now" and v >= 1:
+        return "абонемент заморожен"
+    if feature == "debt" and v >= 1:
+        return f"долг {round(v):,} ₽".replace(",", " ")
+    if feature in ("feedback_low_90d", "feedback_last") and (row.get("feedback_low_90d") or 0) >= 1:
+        n = int(row["feedback_low_90d"])
+        return f"{n} {plural(n, 'низкая оценка', 'низкие оценки', 'низких оценок')} в отзывах за 3 месяца"
+    if feature == "xp_streak_broken" and v >= 1:
+        return "серия из трёх недель с баллами прервалась"
+    if feature == "xp_pace_change" and v < 0 and (row.get("xp_28d") or 0) >= 0:
+        before = (row.get("xp_28d") or 0) - v
+        return f"баллов за 4 недели {int(row.get('xp_28d') or 0)} вместо {int(before)}"
     if feature == "holiday_days_next_14" and v >= 3:
         return f"впереди каникулы: {int(v)} {plural(int(v), 'день', 'дня', 'дней')}"
     return None

@@ -1,6 +1,7 @@
 """Dropout risk: model versions, the score history, and alerts with what was done about them."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -86,6 +87,12 @@ class AlertStatus(models.TextChoices):
 OPEN_ALERT_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 
+class AlertOutcome(models.TextChoices):
+    STAYED = "stayed", _("Остался")
+    DROPPED = "dropped", _("Ушёл")
+    UNKNOWN = "unknown", _("Неизвестно")
+
+
 class RiskAlert(TenantOwned):
     """Raised once per crossing of the threshold; a second one cannot open while this one is open."""
 
@@ -102,9 +109,20 @@ class RiskAlert(TenantOwned):
     closed_at = models.DateTimeField(null=True, blank=True)
     # "Not useful" is kept as feedback for the model, not deleted.
     not_useful = models.BooleanField(default=False)
+    # Escalation when nobody acknowledges: 0 = not escalated, 1 = branch manager, 2 = owner.
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # How it ended, settled by the daily task: dropped (the enrollment ended in a drop) or stayed (still
+    # enrolled N days after the alert); blank while undecided. "What helps" counts only settled alerts.
+    outcome = models.CharField(max_length=8, choices=AlertOutcome.choices, blank=True, default="")
+    outcome_on = models.DateField(null=True, blank=True)
 
     class Meta(TenantOwned.Meta):
         ordering = ["-opened_on", "-id"]
+        indexes = [models.Index(fields=["organization", "status", "opened_on"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["enrollment"],
@@ -143,3 +161,52 @@ class RiskAlertAction(TenantOwned):
 
     class Meta(TenantOwned.Meta):
         ordering = ["created_at", "id"]
+
+
+class AlertEventKind(models.TextChoices):
+    OPENED = "opened", _("Сигнал поднят")
+    ACKNOWLEDGED = "acknowledged", _("Взят в работу")
+    ASSIGNED = "assigned", _("Назначен ответственный")
+    ESCALATED = "escalated", _("Эскалация")
+    ACTION = "action", _("Записано действие")
+    NOT_USEFUL = "not_useful", _("Отмечен как не по делу")
+    CLOSED = "closed", _("Закрыт")
+    OUTCOME = "outcome", _("Итог")
+
+
+class RiskAlertEvent(TenantOwned):
+    """The alert's timeline: who did what and when (assignments and escalations included)."""
+
+    alert = models.ForeignKey(RiskAlert, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=AlertEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The person the alert was assigned or escalated to, when there is one.
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["created_at", "id"]
+
+
+class RiskSettings(TenantOwned):
+    """An organisation's alert rules; an organisation without a row uses the defaults below."""
+
+    escalation_days = models.PositiveSmallIntegerField(
+        _("эскалация через, дней"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("Если сигнал никто не взял в работу, он уходит руководителю филиала, потом владельцу."),
+    )
+    outcome_days = models.PositiveSmallIntegerField(
+        _("итог через, дней"),
+        default=30,
+        validators=[MinValueValidator(7), MaxValueValidator(180)],
+        help_text=_("Ребёнок, который занимается столько дней после сигнала, считается оставшимся."),
+    )
+
+    class Meta(TenantOwned.Meta):
+        constraints = [models.UniqueConstraint(fields=["organization"], name="risk_settings_one_per_org")]

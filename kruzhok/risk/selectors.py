@@ -1,12 +1,26 @@
 """Reads of risk scores and alerts, scoped like the groups they belong to: the owner sees the whole
 organisation, a manager the groups of their branches, a teacher their own groups."""
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from kruzhok.accounts.models import Membership, Role
-from kruzhok.risk.models import OPEN_ALERT_STATUSES, RiskAlert, RiskScore
-from kruzhok.school.models import OPEN_ENROLLMENT_STATUSES, Enrollment, Group
+from kruzhok.accounts.permissions import role_can
+from kruzhok.risk.models import (
+    OPEN_ALERT_STATUSES,
+    ActionKind,
+    AlertStatus,
+    RiskAlert,
+    RiskAlertEvent,
+    RiskScore,
+)
+from kruzhok.risk.whathelps import WhatHelpsRow, what_helps_rows
+from kruzhok.school.models import OPEN_ENROLLMENT_STATUSES, Branch, Enrollment, Group, StudentGuardian
 
 QUERY_MAX = 100
 
@@ -38,8 +52,33 @@ def risk_groups(*, membership: Membership) -> QuerySet[Group]:
     return groups.none()
 
 
+def risk_branches(*, membership: Membership) -> QuerySet[Branch]:
+    branches = Branch.objects.filter(organization_id=membership.organization_id).order_by("name")
+    if membership.role == Role.OWNER:
+        return branches
+    if membership.role == Role.MANAGER:
+        return branches.filter(managers=membership.user_id)
+    if membership.role == Role.TEACHER:
+        return branches.filter(groups__teacher=membership.user_id).distinct()
+    return branches.none()
+
+
+AT_RISK_SORTS = {
+    "risk": ("-probability", "enrollment__student__last_name", "pk"),
+    "name": ("enrollment__student__last_name", "enrollment__student__first_name", "pk"),
+    "decline": (F("decline_started_on").asc(nulls_last=True), "-probability", "pk"),
+}
+
+
 def at_risk_list(
-    *, membership: Membership, band: str = "", group=None, query: str = "", min_probability: float = 0.0
+    *,
+    membership: Membership,
+    band: str = "",
+    group=None,
+    branch=None,
+    query: str = "",
+    min_probability: float = 0.0,
+    sort: str = "risk",
 ) -> QuerySet[RiskScore]:
     """The latest score of every open enrollment the caller may see, riskiest first."""
     latest = (
@@ -60,6 +99,8 @@ def at_risk_list(
         qs = qs.filter(band=band)
     if group is not None:
         qs = qs.filter(enrollment__group=group)
+    if branch is not None:
+        qs = qs.filter(enrollment__group__branch=branch)
     words = " ".join((query or "").split())[:QUERY_MAX].split()
     for word in words:
         variants = {word, word.lower(), word.capitalize(), word.upper()}
@@ -76,15 +117,19 @@ def at_risk_list(
         qs.annotate(open_alert_id=Subquery(open_alert))
         .select_related("enrollment__student", "enrollment__group")
         .distinct()
-        .order_by("-probability", "enrollment__student__last_name", "pk")
+        .order_by(*AT_RISK_SORTS.get(sort, AT_RISK_SORTS["risk"]))
     )
+
+
+def risk_enrollment_scope(*, membership: Membership) -> QuerySet[Enrollment]:
+    qs = Enrollment.objects.filter(organization_id=membership.organization_id).select_related(
+        "student", "group", "group__course", "group__teacher", "group__branch"
+    )
+    return _scoped(qs, membership, "").distinct()
 
 
 def risk_enrollment_get(*, membership: Membership, pk) -> Enrollment:
-    qs = Enrollment.objects.filter(organization_id=membership.organization_id).select_related(
-        "student", "group", "group__course", "group__teacher"
-    )
-    return get_object_or_404(_scoped(qs, membership, "").distinct(), pk=pk)
+    return get_object_or_404(risk_enrollment_scope(membership=membership), pk=pk)
 
 
 def risk_history(*, enrollment: Enrollment, limit: int = 120) -> list[RiskScore]:
@@ -104,6 +149,119 @@ def alert_list(*, membership: Membership, enrollment: Enrollment | None = None, 
     if open_only:
         qs = qs.filter(status__in=OPEN_ALERT_STATUSES)
     return qs.prefetch_related("actions__actor").distinct()
+
+
+# The alert feed's filters: "active" = not closed yet (the default).
+FEED_STATUSES = ("active", "open", "acknowledged", "escalated", "closed", "all")
+
+
+def alert_feed(*, membership: Membership, status: str = "active", mine: bool = False) -> QuerySet[RiskAlert]:
+    qs = alert_list(membership=membership).select_related("escalated_to")
+    if status in ("active", ""):
+        qs = qs.filter(status__in=OPEN_ALERT_STATUSES)
+    elif status == "escalated":
+        qs = qs.filter(status__in=OPEN_ALERT_STATUSES, escalation_level__gt=0)
+    elif status in (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.CLOSED):
+        qs = qs.filter(status=status)
+    if mine:
+        qs = qs.filter(Q(assigned_to=membership.user_id) | Q(escalated_to=membership.user_id))
+    return qs.order_by("-opened_on", "-probability", "-id")
+
+
+def alert_events(*, alert: RiskAlert) -> list[RiskAlertEvent]:
+    return list(
+        RiskAlertEvent.objects.filter(organization_id=alert.organization_id, alert=alert).select_related(
+            "actor", "target"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RecommendedAction:
+    kind: str
+    label: str
+    hint: str
+    # Where the action is done (a phone number, the transfer or freeze page); empty when nowhere.
+    url: str = ""
+    url_label: str = ""
+
+
+def recommended_actions(*, membership: Membership, enrollment: Enrollment) -> list[RecommendedAction]:
+    """The five things that keep children, each with a link to where it is done when the caller may
+    go there (a teacher has no transfer or billing pages)."""
+    role = membership.role
+    guardian = (
+        StudentGuardian.objects.filter(
+            organization_id=enrollment.organization_id, student=enrollment.student_id
+        )
+        .select_related("guardian")
+        .order_by("-is_primary", "id")
+        .first()
+    )
+    phone = guardian.guardian.phone if guardian else ""
+    actions = [
+        RecommendedAction(
+            ActionKind.CALL_PARENT,
+            _("Позвонить родителю"),
+            _("Спросите, как ребёнку на занятиях и что изменилось."),
+            f"tel:{phone}" if phone else "",
+            f"{guardian.guardian.full_name}, {phone}" if phone else "",
+        ),
+        RecommendedAction(
+            ActionKind.TALK_CHILD,
+            _("Поговорить с ребёнком"),
+            _("После занятия, без спешки: что нравится, что мешает."),
+        ),
+    ]
+    manage = role_can(role, "enrollment.manage")
+    actions.append(
+        RecommendedAction(
+            ActionKind.OTHER_GROUP,
+            _("Предложить другую группу или время"),
+            _("Часто мешает расписание, а не сам кружок."),
+            reverse("school:enrollment_transfer", args=[enrollment.pk]) if manage else "",
+            _("Перевести в другую группу") if manage else "",
+        )
+    )
+    actions.append(
+        RecommendedAction(
+            ActionKind.TRIAL_COURSE,
+            _("Пробное занятие другого курса"),
+            _("Если интерес угас к предмету, а не к центру."),
+            reverse("school:enrollment_create", args=[enrollment.student_id]) if manage else "",
+            _("Записать на пробное") if manage else "",
+        )
+    )
+    freeze_url = ""
+    if role_can(role, "billing.manage"):
+        from kruzhok.billing.models import Subscription
+
+        subscription = (
+            Subscription.objects.filter(
+                organization_id=enrollment.organization_id, student=enrollment.student_id, status="active"
+            )
+            .order_by("-valid_to", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if subscription:
+            freeze_url = reverse("billing:freeze", args=[subscription])
+    actions.append(
+        RecommendedAction(
+            ActionKind.FREEZE,
+            _("Заморозка вместо ухода"),
+            _("Болезнь, экзамены, каникулы — абонемент можно заморозить."),
+            freeze_url,
+            _("Заморозить абонемент") if freeze_url else "",
+        )
+    )
+    return actions
+
+
+def what_helps(org, *, period: tuple[dt.date, dt.date] | None = None, branch_ids=None) -> list[WhatHelpsRow]:
+    """Retention after alerts with and without each kind of action, within each risk band, with a 95 %
+    interval of the difference and a plain-Russian verdict (kruzhok/risk/whathelps.py)."""
+    return what_helps_rows(org, period=period, branch_ids=branch_ids)
 
 
 def alert_get(*, membership: Membership, pk) -> RiskAlert:

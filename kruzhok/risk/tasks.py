@@ -23,3 +23,11 @@ def risk_train_all_task() -> dict[str, int]:
         with tenant_context(org.id):
             active += int(risk_train(org=org).is_active)
     return {"orgs": len(orgs), "trained_active": active}
+
+
+@shared_task
+def risk_alerts_daily_task() -> dict[str, int]:
+    """Daily: escalate alerts nobody acknowledged, settle how earlier alerts ended (docs/risk.md)."""
+    from kruzhok.risk.alerts import alerts_daily
+
+    return alerts_daily()

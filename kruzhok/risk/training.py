@@ -209,8 +209,10 @@ def risk_train(*, org, today: dt.date | None = None, data: feat.RiskData | None 
     prior = PriorRiskModel(feature_names=names).fit(X)
     metrics = {"rows": int(len(y)), "positives": int(y.sum()), "split_day": str(feat.day_date(cutoff))}
     wins = False
+    weight = not_useful_weights(org=org, enrollment_ids=X.index.to_numpy(), snapshot_days=snap, labels=y)
+    metrics["not_useful_rows"] = int((weight > 1).sum())
     if y[train].sum() >= MIN_POSITIVES // 2 and y[test].sum() >= MIN_TEST_POSITIVES:
-        candidate = GBMRiskModel(random_state=SEED).fit(X[train], y[train])
+        candidate = GBMRiskModel(random_state=SEED).fit(X[train], y[train], sample_weight=weight[train])
         metrics["model"] = evaluate(y[test], candidate.predict_proba(X[test])[:, 1])
         metrics["prior"] = evaluate(y[test], prior.predict_proba(X[test])[:, 1])
         wins = (metrics["model"].get("roc_auc") or 0) > (metrics["prior"].get("roc_auc") or 0)
@@ -218,7 +220,7 @@ def risk_train(*, org, today: dt.date | None = None, data: feat.RiskData | None 
         return ModelVersion.objects.create(
             **base, metrics=metrics, note="Не лучше базовой модели на проверке по времени; не включена"
         )
-    final = GBMRiskModel(random_state=SEED).fit(X, y)
+    final = GBMRiskModel(random_state=SEED).fit(X, y, sample_weight=weight)
     path, digest = _save_artefact(org=org, model=final)
     with transaction.atomic():
         ModelVersion.objects.filter(organization_id=org.id, is_active=True).update(is_active=False)
@@ -234,5 +236,87 @@ def risk_train(*, org, today: dt.date | None = None, data: feat.RiskData | None 
     return version
 
 
+# Staff said "not useful" and the child stayed: that false alarm weighs this many ordinary rows in training.
+NOT_USEFUL_WEIGHT = 3.0
+NOT_USEFUL_WINDOW_DAYS = 14
+
+
+def not_useful_weights(*, org, enrollment_ids, snapshot_days, labels) -> np.ndarray:
+    """Training weights that keep staff feedback: a snapshot within two weeks of an alert marked "not
+    useful", for a child who did not leave within the horizon (label 0), counts NOT_USEFUL_WEIGHT times,
+    so the next model learns from the alarms it raised in vain. A verdict the child's leaving proved
+    wrong changes nothing (the label already says so)."""
+    from kruzhok.risk.models import RiskAlert
+
+    weight = np.ones(len(labels))
+    verdicts = list(
+        RiskAlert.all_objects.filter(organization_id=org.id, not_useful=True).values_list(
+            "enrollment_id", "opened_on"
+        )
+    )
+    if not verdicts:
+        return weight
+    frame = pd.DataFrame(verdicts, columns=["enrollment_id", "day"])
+    frame["day"] = [d.toordinal() for d in frame["day"]]
+    rows = pd.DataFrame({"enrollment_id": np.asarray(enrollment_ids), "day": np.asarray(snapshot_days)})
+    rows["row"] = np.arange(len(rows))
+    near = rows.merge(frame, on="enrollment_id", suffixes=("", "_alert"))
+    near = near[(near["day"] - near["day_alert"]).abs() <= NOT_USEFUL_WINDOW_DAYS]["row"].to_numpy()
+    near = near[np.asarray(labels)[near] == 0]
+    weight[near] = NOT_USEFUL_WEIGHT
+    return weight
+
+
 def load_risk_data_for_training(*, org, today: dt.date) -> feat.RiskData:
     return feat.load_risk_data(org=org, until=today)
+
+
+# ---------------------------------------------------------------------------------------------- lead time
+
+
+def lead_time_replay(*, org, weeks: int = 26, today: dt.date | None = None, data=None) -> dict:
+    """Replays weekly scoring over the last `weeks` weeks with the organisation's active model and, for
+    every child who left in that time, finds the first week the score crossed the alert threshold
+    (within 90 days before leaving). Reports how many leavers were flagged, how many days ahead (median
+    and quartiles), and how many children who stayed were flagged per week (the price of those alerts)."""
+    from kruzhok.risk.services import alert_threshold
+    from kruzhok.school.services.people import org_today
+
+    today = today or org_today(org)
+    data = data if data is not None else feat.load_risk_data(org=org, until=today)
+    model = load_estimator(prior_version(org=org))
+    names = list(model.feature_names_in_)
+    threshold = alert_threshold()
+    last = today.toordinal()
+    first = last - 7 * weeks
+    first_flag: dict[int, int] = {}
+    stayer_flags, snapshots = 0, 0
+    enr = data.enrollments
+    for as_of in range(first, last + 1, 7):
+        ids = feat.open_enrollment_ids(data, as_of)
+        if not len(ids):
+            continue
+        X = feat.compute_features(data, as_of=as_of, enrollment_ids=ids)
+        p = model.predict_proba(X.reindex(columns=names).to_numpy(dtype=float))[:, 1]
+        flagged = X.index[p >= threshold]
+        for eid in flagged:
+            first_flag.setdefault(int(eid), as_of)
+        stays = enr.loc[flagged, "end_kind"] != feat.DROPPED
+        stayer_flags += int(stays.sum())
+        snapshots += 1
+    left = enr[(enr["end_kind"] == feat.DROPPED) & (enr["ended"] > first) & (enr["ended"] <= last)]
+    leads = []
+    for eid, ended in left["ended"].items():
+        flagged_on = first_flag.get(int(eid))
+        if flagged_on is not None and 0 <= ended - flagged_on <= 90:
+            leads.append(ended - flagged_on)
+    leads_arr = np.array(leads, dtype=float)
+    return {
+        "weeks": weeks,
+        "leavers": int(len(left)),
+        "flagged_before_leaving": int(len(leads)),
+        "lead_days_median": float(np.median(leads_arr)) if len(leads) else None,
+        "lead_days_p25": float(np.percentile(leads_arr, 25)) if len(leads) else None,
+        "lead_days_p75": float(np.percentile(leads_arr, 75)) if len(leads) else None,
+        "stayers_flagged_per_week": round(stayer_flags / max(snapshots, 1), 1),
+    }

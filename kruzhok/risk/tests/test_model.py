@@ -125,3 +125,51 @@ def test_a_trained_model_that_beats_the_prior_takes_over_and_its_file_is_checked
     training._cache.clear()
     with pytest.raises(RuntimeError, match="does not match"):
         load_estimator(trained)
+
+
+@pytest.mark.django_db
+def test_the_replay_flags_fading_children_weeks_before_they_leave(alpha, history):
+    from kruzhok.risk.training import lead_time_replay
+
+    result = lead_time_replay(org=alpha.org, weeks=20, today=TODAY)
+    assert result["leavers"] >= 5
+    # Leavers fade for 3–5 weeks first: most must be flagged, and at least a week ahead.
+    assert result["flagged_before_leaving"] >= result["leavers"] // 2
+    assert result["lead_days_median"] >= 7
+
+
+def test_rows_staff_called_false_alarms_weigh_more_and_pull_their_scores_down():
+    X, y = synthetic_xy(n=1500, seed=3)
+    plain = GBMRiskModel(n_estimators=60, calibration="sigmoid").fit(X, y)
+    risky_stayers = np.flatnonzero(
+        (y == 0) & (plain.predict_proba(X)[:, 1] > np.quantile(plain.predict_proba(X)[:, 1], 0.8))
+    )
+    weight = np.ones(len(y))
+    weight[risky_stayers] = 3.0
+    weighted = GBMRiskModel(n_estimators=60, calibration="sigmoid").fit(X, y, sample_weight=weight)
+    before = plain.predict_proba(X.iloc[risky_stayers])[:, 1].mean()
+    after = weighted.predict_proba(X.iloc[risky_stayers])[:, 1].mean()
+    assert after < before
+
+
+@pytest.mark.django_db
+def test_not_useful_verdicts_become_training_weights_only_for_children_who_stayed(alpha):
+    import datetime as dt
+
+    from kruzhok.risk.models import RiskAlert
+    from kruzhok.risk.training import NOT_USEFUL_WEIGHT, not_useful_weights
+
+    day = dt.date(2026, 10, 1)
+    RiskAlert.objects.create(
+        organization=alpha.org, enrollment=alpha.enrollment, opened_on=day, probability=0.7, not_useful=True
+    )
+    eid = alpha.enrollment.pk
+    snaps = np.array([day.toordinal() - 7, day.toordinal() + 7, day.toordinal() + 60, day.toordinal()])
+    weight = not_useful_weights(
+        org=alpha.org,
+        enrollment_ids=[eid, eid, eid, eid + 999],
+        snapshot_days=snaps,
+        labels=np.array([0, 1, 0, 0]),
+    )
+    # Near the verdict and stayed: heavier; left anyway, far from it, or another child: ordinary.
+    assert weight.tolist() == [NOT_USEFUL_WEIGHT, 1.0, 1.0, 1.0]

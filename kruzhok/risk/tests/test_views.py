@@ -56,9 +56,12 @@ def test_other_organisations_users_get_404_and_families_403(client_as, alpha, be
         assert client.get(card).status_code == 404
         assert client.post(act, {"do": "ack"}).status_code == 404
         assert "Петрова-alpha" not in client.get(reverse("risk:list")).content.decode()
+        assert "Петрова-alpha" not in client.get(reverse("risk:alerts")).content.decode()
     for role in (Role.PARENT, Role.STUDENT):
         client = client_as(alpha.user(role))
         assert client.get(reverse("risk:list")).status_code == 403
+        assert client.get(reverse("risk:alerts")).status_code == 403
+        assert client.get(reverse("risk:what_helps")).status_code == 403
         assert client.get(card).status_code == 403
         assert client.post(act, {"do": "ack"}).status_code == 403
 
@@ -135,3 +138,105 @@ def test_the_list_filters_by_band_group_and_name_and_survives_hostile_input(clie
         response = client.get(url, bad)
         assert response.status_code == 200
         assert "<script>" not in response.content.decode().split("<main")[-1]
+
+
+# ------------------------------------------------------------------ alert feed, card actions, what helps
+
+
+@pytest.mark.django_db
+def test_the_alert_feed_filters_by_status_and_by_mine(client_as, alpha, flagged):
+    client = client_as(alpha.teacher)
+    url = reverse("risk:alerts")
+    body = client.get(url).content.decode()
+    assert "Петрова-alpha Маша" in body and "Новый" in body
+    assert "Петрова-alpha" in client.get(url, {"mine": "1"}).content.decode()
+    assert "Петрова-alpha" not in client.get(url, {"status": "closed"}).content.decode()
+    assert "Петрова-alpha" not in client.get(url, {"status": "escalated"}).content.decode()
+    manager = client_as(alpha.manager)
+    assert "Петрова-alpha" in manager.get(url).content.decode()
+    assert "Петрова-alpha" not in manager.get(url, {"mine": "1"}).content.decode()
+    for bad in ({"status": "<script>"}, {"mine": "x" * 5000}):
+        response = client.get(url, bad)
+        assert response.status_code == 200 and "<script>" not in response.content.decode().split("<main")[-1]
+
+
+@pytest.mark.django_db
+def test_recommended_actions_link_where_the_caller_may_act(client_as, alpha, flagged):
+    alpha.guardian.phone = "+79991234567"
+    alpha.guardian.save()
+    card = reverse("risk:card", args=[alpha.enrollment.pk])
+    teacher_body = client_as(alpha.teacher).get(card).content.decode()
+    assert "Позвонить родителю" in teacher_body and 'href="tel:+79991234567"' in teacher_body
+    assert "Заморозка вместо ухода" in teacher_body
+    assert reverse("school:enrollment_transfer", args=[alpha.enrollment.pk]) not in teacher_body
+    manager_body = client_as(alpha.manager).get(card).content.decode()
+    assert reverse("school:enrollment_transfer", args=[alpha.enrollment.pk]) in manager_body
+    assert reverse("school:enrollment_create", args=[alpha.student.pk]) in manager_body
+
+
+@pytest.mark.django_db
+def test_assign_from_the_card_and_a_stranger_is_refused(client_as, alpha, beta, flagged):
+    client = client_as(alpha.teacher)
+    act = reverse("risk:alert_act", args=[flagged.pk])
+    response = client.post(act, {"do": "assign", "assignee": alpha.manager.pk}, follow=True)
+    assert "Ответственный назначен." in response.content.decode()
+    flagged.refresh_from_db()
+    assert flagged.assigned_to == alpha.manager
+    for bad in (
+        {"do": "assign"},
+        {"do": "assign", "assignee": beta.owner.pk},
+        {"do": "assign", "assignee": "x"},
+    ):
+        response = client.post(act, bad)
+        assert response.status_code == 400
+        assert "Выберите сотрудника" in response.content.decode() or "который видит этого ребёнка" in (
+            response.content.decode()
+        )
+    flagged.refresh_from_db()
+    assert flagged.assigned_to == alpha.manager
+
+
+@pytest.mark.django_db
+def test_close_without_action_keeps_the_alert_in_the_log(client_as, alpha, flagged):
+    client = client_as(alpha.teacher)
+    response = client.post(reverse("risk:alert_act", args=[flagged.pk]), {"do": "close"}, follow=True)
+    body = response.content.decode()
+    assert "Сигнал закрыт." in body and "Открытых сигналов нет." in body
+    assert "Что уже делали и чем кончилось" in body
+
+
+@pytest.mark.django_db
+def test_what_helps_page_roles_filters_and_settings(client_as, alpha, flagged):
+    from kruzhok.risk.alerts import risk_settings_for
+    from kruzhok.risk.models import AlertOutcome
+
+    flagged.outcome = AlertOutcome.STAYED
+    flagged.save()
+    url = reverse("risk:what_helps")
+    owner = client_as(alpha.owner)
+    body = owner.get(url).content.decode()
+    assert "Позвонил родителю" in body and "Данных пока мало, чтобы судить" in body
+    assert "Настройки сигналов" in body
+    assert (
+        "Конец периода раньше начала."
+        in owner.get(url, {"date_from": "2026-10-01", "date_to": "2026-09-01"}).content.decode()
+    )
+    assert owner.get(url, {"date_from": "not a date", "branch": "999999"}).status_code == 200
+    bad = owner.post(url, {"escalation_days": "0", "outcome_days": "x" * 5000})
+    assert bad.status_code == 400
+    assert risk_settings_for(org=alpha.org).escalation_days == 3
+    saved = owner.post(url, {"escalation_days": "5", "outcome_days": "45"}, follow=True)
+    assert "Настройки сигналов сохранены." in saved.content.decode()
+    assert (
+        risk_settings_for(org=alpha.org).escalation_days,
+        risk_settings_for(org=alpha.org).outcome_days,
+    ) == (
+        5,
+        45,
+    )
+    manager = client_as(alpha.manager)
+    page = manager.get(url).content.decode()
+    assert "Позвонил родителю" in page and "Настройки сигналов" not in page
+    manager.post(url, {"escalation_days": "1", "outcome_days": "7"})
+    assert risk_settings_for(org=alpha.org).escalation_days == 5
+    assert client_as(alpha.teacher).get(url).status_code == 403
