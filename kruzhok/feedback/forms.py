@@ -71,3 +71,51 @@ class ImportForm(forms.Form):
     def __init__(self, *args, branches, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches
+
+
+NPS_CHOICES = [(n, str(n)) for n in range(11)]
+
+
+class SurveyForm(forms.Form):
+    nps = forms.TypedChoiceField(
+        label=_("Насколько вероятно, что вы порекомендуете нас друзьям?"),
+        choices=NPS_CHOICES,
+        coerce=int,
+        error_messages={
+            "required": _("Выберите число от 0 до 10."),
+            "invalid_choice": _("Выберите число от 0 до 10."),
+        },
+    )
+    satisfaction = forms.TypedChoiceField(
+        label=_("Насколько вы довольны занятиями?"),
+        choices=FACES,
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Выберите оценку от 1 до 5.")},
+    )
+    comment = forms.CharField(
+        label=_("Что нам сделать лучше? (необязательно)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class TeacherPulseForm(forms.Form):
+    student = forms.IntegerField(min_value=1)
+    score = forms.TypedChoiceField(choices=[(n, str(n)) for n in range(1, 6)], coerce=int)
+    note = forms.CharField(max_length=300, required=False)
+
+
+class SurveySettingsForm(forms.Form):
+    survey_after_lessons = forms.IntegerField(
+        label=_("Первый опрос родителей после занятия №"), min_value=1, max_value=100
+    )
+    survey_every_days = forms.IntegerField(
+        label=_("Затем повторять каждые, дней"),
+        min_value=0,
+        max_value=730,
+        help_text=_("0 — только первый опрос."),
+    )

@@ -92,3 +92,46 @@ def pulse_lessons(*, student: Student, now: dt.datetime | None = None) -> QueryS
 
 def pulse_lesson_get(*, student: Student, pk) -> Lesson:
     return get_object_or_404(pulse_lessons(student=student), pk=pk)
+
+
+def inbox_figures(*, membership: Membership) -> dict:
+    """What the inbox header shows: median time to the first answer of negative feedback over the last
+    90 days (the "close the loop" figure) and the NPS of survey answers in the same scope."""
+    since = timezone.now() - dt.timedelta(days=90)
+    scoped = feedback_list(membership=membership).filter(created_at__gte=since)
+    waits = sorted(
+        (answered - (opened or created)).total_seconds()
+        for opened, created, answered in scoped.filter(
+            alert_opened_at__isnull=False, first_answered_at__isnull=False
+        ).values_list("alert_opened_at", "created_at", "first_answered_at")
+    )
+    median = None
+    if waits:
+        middle = len(waits) // 2
+        median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+    answers = scoped.filter(source=Source.SURVEY, nps__isnull=False).values_list("nps", flat=True)
+    scores = list(answers)
+    nps = None
+    if scores:
+        nps = round(100 * (sum(1 for s in scores if s >= 9) - sum(1 for s in scores if s <= 6)) / len(scores))
+    return {
+        "median_answer": dt.timedelta(seconds=round(median)) if median is not None else None,
+        "median_answer_text": human_duration(median) if median is not None else "",
+        "answered": len(waits),
+        "nps": nps,
+        "nps_answers": len(scores),
+    }
+
+
+def human_duration(seconds: float) -> str:
+    """«12 мин», «3 ч 5 мин», «2 дн 4 ч»: how long a family waited, at a glance."""
+    from django.utils.translation import gettext as _
+
+    minutes = max(0, round(seconds / 60))
+    if minutes < 60:
+        return _("%(m)d мин") % {"m": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(h)d ч %(m)d мин") % {"h": hours, "m": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(d)d дн %(h)d ч") % {"d": days, "h": hours}

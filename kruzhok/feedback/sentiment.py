@@ -1,138 +1,84 @@
-"""An interpretable lexicon model of sentiment for Russian and English feedback.
+"""Sentiment of a piece of feedback: negative, neutral or positive, with a confidence and the words that
+decided it (shown to staff, so a manager can see *why* a text was called negative).
 
-Each word is reduced to a crude stem (ending stripped), looked up in a polarity lexicon, and the hits are
-summed with negation ("не нравится", "not good") flipping the next words. The result is a label, a
-confidence and the words that decided it, so a manager can see *why* a text was called negative.
+`analyse(text)` uses the trained model committed in kruzhok/feedback/model/ (TF-IDF + logistic
+regression, trained on SentiRuEval-2015 tweets, our own Russian/English feedback and the RuSentiLex
+lexicon by `manage.py sentiment_train`; figures in docs/sentiment.md). Nothing is downloaded at run time.
 
-Lexicons, both shipped in kruzhok/feedback/data/:
-- lexicon_ru.tsv: derived from RuSentiLex 2017 (Loukachevitch & Levchik, LREC 2016) by
-  `manage.py sentiment_lexicon_build` (single words with positive/negative polarity, stemmed), see
-  docs/messaging.md for origin and licence;
-- lexicon_extra.tsv: our own words for after-school feedback in Russian and English (teacher, price,
-  schedule, a child's mood), written for Kruzhok, weighted higher than the general lexicon.
+Optional: when ``SENTIMENT_TRANSFORMER_PATH`` names a local Hugging Face text-classification model (and
+the `transformers` package is installed), that model decides the label instead; the linear model still
+explains. A model that cannot be loaded is logged once and the linear model is used.
 """
 
-import re
-from dataclasses import dataclass, field
+import logging
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
+from django.conf import settings
 
-NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
-LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
-
-WORD = re.compile(r"[a-zа-яё]+(?:[-'][a-zа-яё]+)?|[.,!?;:()]", re.IGNORECASE)
-PUNCTUATION = set(".,!?;:()")
-NEGATORS = {"не", "нет", "ни", "нельзя", "not", "no", "never", "dont", "don't", "isnt", "wasnt", "nothing"}
-INTENSIFIERS = {
-    "очень",
-    "совсем",
-    "крайне",
-    "слишком",
-    "абсолютно",
-    "very",
-    "so",
-    "really",
-    "too",
-    "extremely",
-}
-
-_RU_ENDINGS = sorted(
-    """
-    иями ями ами ыми ими ого его ому ему ыми ими ая яя ое ее ые ие ый ий ой ей ом ем ам ям ах ях ую юю
-    ешь ет ем ете ут ют ишь ит им ите ат ят ла ли ло ть ти ться тся лся лась лись лось ешься ется
-    ость ости остью ностью ия ие ья ье ию ью ь ы и а я о е у ю й ах ов ев ей
-    ся сь
-    """.split(),
-    key=len,
-    reverse=True,
+from kruzhok.feedback.sentiment_classifier import SentimentModel
+from kruzhok.feedback.sentiment_lexicon import (  # noqa: F401 — the public names of this module
+    DATA,
+    LABELS,
+    NEGATIVE,
+    NEGATORS,
+    NEUTRAL,
+    POSITIVE,
+    WORD,
+    Sentiment,
+    lexicon,
+    lexicon_analyse,
+    stem,
 )
-_EN_ENDINGS = sorted("ingly edly ing ed ly es s".split(), key=len, reverse=True)
 
-
-def stem(word: str) -> str:
-    """Strips one inflectional ending; the same on lexicon words and on text, so they meet."""
-    word = word.lower().replace("ё", "е")
-    cyrillic = any("а" <= ch <= "я" for ch in word)
-    endings = _RU_ENDINGS if cyrillic else _EN_ENDINGS
-    # Reflexive "-ся" first, then one ending; a stem keeps at least three letters.
-    for suffix in ("ся", "сь") if cyrillic else ():
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            word = word[: -len(suffix)]
-            break
-    for ending in endings:
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
-    return word
-
-
-def _read(path: Path) -> dict[str, float]:
-    table: dict[str, float] = {}
-    if not path.exists():
-        return table
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) >= 2:
-            try:
-                table[parts[0]] = float(parts[1])
-            except ValueError:
-                continue
-    return table
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> dict[str, float]:
-    table = _read(DATA / "lexicon_ru.tsv")
-    # Our own words win over the general lexicon.
-    for word, weight in _read(DATA / "lexicon_extra.tsv").items():
-        table[stem(word)] = weight
-    return table
-
-
-@dataclass
-class Sentiment:
-    label: str
-    confidence: float
-    score: float
-    terms: list[str] = field(default_factory=list)
+def model() -> SentimentModel:
+    return SentimentModel.load()
 
 
 def analyse(text: str) -> Sentiment:
-    table = lexicon()
-    tokens = [t.lower() for t in WORD.findall(text or "")]
-    score, terms = 0.0, []
-    negate_left, boost = 0, 1.0
-    for token in tokens:
-        if token in PUNCTUATION:
-            # A negation ends with its clause: «не понравилось, было скучно».
-            negate_left, boost = 0, 1.0
-            continue
-        if token in NEGATORS:
-            negate_left = 2
-            continue
-        if token in INTENSIFIERS:
-            boost = 1.5
-            continue
-        weight = table.get(stem(token))
-        if weight is None:
-            weight = table.get(token.replace("ё", "е"))
-        if weight:
-            value = weight * boost * (-1 if negate_left else 1)
-            score += value
-            terms.append(("не " if negate_left else "") + token + (" +" if value > 0 else " −"))
-        boost = 1.0
-        negate_left = max(0, negate_left - 1)
-    hits = len(terms)
-    if hits == 0:
-        return Sentiment(NEUTRAL, 0.6, 0.0, [])
-    if score >= 0.75:
-        label = POSITIVE
-    elif score <= -0.75:
-        label = NEGATIVE
-    else:
-        return Sentiment(NEUTRAL, 0.5, round(score, 2), terms[:10])
-    confidence = min(0.97, 0.55 + 0.12 * abs(score))
-    return Sentiment(label, round(confidence, 2), round(score, 2), terms[:10])
+    text = text or ""
+    if not text.strip():
+        # Nothing was said: neutral, and sure of it.
+        return Sentiment(NEUTRAL, 1.0, 0.0, [])
+    prediction = model().predict(text)
+    label, probabilities = prediction.label, prediction.probabilities
+    transformer = _transformer(getattr(settings, "SENTIMENT_TRANSFORMER_PATH", ""))
+    if transformer is not None:
+        probabilities = _transformer_probabilities(transformer, text) or probabilities
+        label = max(probabilities, key=probabilities.get)
+    terms = prediction.terms if label == prediction.label else []
+    return Sentiment(
+        label,
+        round(probabilities[label], 2),
+        round(probabilities[POSITIVE] - probabilities[NEGATIVE], 2),
+        terms,
+    )
+
+
+@lru_cache(maxsize=2)
+def _transformer(path: str):
+    if not path:
+        return None
+    try:
+        from transformers import pipeline  # an optional dependency, not in requirements.txt
+
+        return pipeline("text-classification", model=path, tokenizer=path, top_k=None, truncation=True)
+    except Exception:  # a missing package or a broken model must not stop feedback from being filed
+        logger.exception("SENTIMENT_TRANSFORMER_PATH=%s could not be loaded; using the linear model", path)
+        return None
+
+
+def _transformer_probabilities(transformer, text: str) -> dict[str, float] | None:
+    """Maps the model's own label names (negative/neutral/positive in any case or language prefix)."""
+    scores = transformer(text[:2000])
+    scores = scores[0] if scores and isinstance(scores[0], list) else scores
+    probabilities = dict.fromkeys(LABELS, 0.0)
+    for item in scores:
+        name = str(item["label"]).lower()
+        for label in LABELS:
+            if name.startswith(label[:3]):
+                probabilities[label] += float(item["score"])
+    return probabilities if sum(probabilities.values()) > 0 else None

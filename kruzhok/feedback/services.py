@@ -26,6 +26,8 @@ COMMENT_MAX = 1000
 REPLY_MAX = 2000
 # A pulse can be given for a week after the lesson; later memories are not a pulse.
 PULSE_WINDOW = dt.timedelta(days=7)
+# NPS calls 0–6 detractors; the alert is kept for the clearly unhappy ones so managers are not flooded.
+NPS_ALERT_AT_OR_BELOW = 4
 
 
 def _text(value: str, *, limit: int, required: bool) -> str:
@@ -64,6 +66,16 @@ def _branch_of(*, org: Organization, student: Student | None, lesson: Lesson | N
     return enrollment.group.branch if enrollment else student.branch
 
 
+def _enrollment_of(*, org: Organization, student: Student | None, lesson: Lesson | None) -> Enrollment | None:
+    """The enrollment a piece of feedback is about, so it becomes a signal of that enrollment."""
+    if student is None:
+        return None
+    qs = Enrollment.objects.filter(organization=org, student=student, status__in=OPEN_ENROLLMENT_STATUSES)
+    if lesson is not None:
+        qs = qs.filter(group_id=lesson.group_id)
+    return qs.order_by("-started_on", "-pk").first()
+
+
 def _classify(feedback: Feedback) -> None:
     result = sentiment_model.analyse(feedback.text)
     label, confidence, terms = result.label, result.confidence, result.terms
@@ -73,6 +85,10 @@ def _classify(feedback: Feedback) -> None:
         terms = [f"оценка {feedback.score}/5", *terms]
     elif feedback.score is not None and feedback.score >= 4 and label == sentiment_model.NEUTRAL:
         label, confidence = sentiment_model.POSITIVE, 0.7
+    # A survey's 0–4 on "would you recommend us?" is a family about to leave, whatever the words say.
+    if feedback.nps is not None and feedback.nps <= NPS_ALERT_AT_OR_BELOW:
+        label, confidence = sentiment_model.NEGATIVE, max(confidence, 0.8)
+        terms = [f"рекомендация {feedback.nps}/10", *[t for t in terms if not t.startswith("рекомендация")]]
     feedback.sentiment, feedback.sentiment_confidence, feedback.sentiment_terms = label, confidence, terms
     feedback.aspects = aspects_of(feedback.text)
 
@@ -115,8 +131,42 @@ def _open_alert(*, feedback: Feedback) -> None:
         )
 
 
+# The relations a service resolves itself; full_clean checks only the fields the family typed.
+RESOLVED_RELATIONS = [
+    "organization",
+    "author",
+    "guardian",
+    "student",
+    "lesson",
+    "branch",
+    "answered_by",
+    "enrollment",
+    "conversation",
+]
+
+
+def feedback_file(
+    feedback: Feedback, *, validate: bool = True, validate_constraints: bool = True
+) -> Feedback:
+    """Classifies a new response, checks and saves it, and opens the manager's alert if it is negative.
+    Every way feedback arrives (a message, a pulse, a survey, an import) goes through here."""
+    _classify(feedback)
+    if validate:
+        feedback.full_clean(exclude=RESOLVED_RELATIONS, validate_constraints=validate_constraints)
+    feedback.save()
+    _open_alert(feedback=feedback)
+    return feedback
+
+
 def feedback_submit(
-    *, org: Organization, actor, guardian: Guardian, text: str, student: Student | None = None, score=None
+    *,
+    org: Organization,
+    actor,
+    guardian: Guardian,
+    text: str,
+    student: Student | None = None,
+    score=None,
+    conversation=None,
 ) -> Feedback:
     """A parent's free-text feedback at any time (optionally about one of their children)."""
     text = _text(text, limit=TEXT_MAX, required=True)
@@ -130,16 +180,13 @@ def feedback_submit(
             author=actor,
             guardian=guardian,
             student=student,
-            branch=_branch_of(org=org, student=student, lesson=None),
+            branch=_branch_of(org=org, student=student, lesson=None) or getattr(conversation, "branch", None),
+            enrollment=_enrollment_of(org=org, student=student, lesson=None),
+            conversation=conversation,
             text=text,
             score=score,
         )
-        _classify(feedback)
-        feedback.full_clean(
-            exclude=["organization", "author", "guardian", "student", "lesson", "branch", "answered_by"]
-        )
-        feedback.save()
-        _open_alert(feedback=feedback)
+        feedback_file(feedback)
     return feedback
 
 
@@ -174,16 +221,11 @@ def pulse_submit(
                 student=student,
                 lesson=lesson,
                 branch=lesson.group.branch,
+                enrollment=_enrollment_of(org=org, student=student, lesson=lesson),
                 score=score,
                 text=comment,
             )
-            _classify(feedback)
-            feedback.full_clean(
-                exclude=["organization", "author", "guardian", "student", "lesson", "branch", "answered_by"],
-                validate_constraints=False,
-            )
-            feedback.save()
-            _open_alert(feedback=feedback)
+            feedback_file(feedback, validate_constraints=False)
     except IntegrityError as error:
         raise ValidationError("Вы уже ответили про это занятие. Спасибо!", code="already_answered") from error
     return feedback
@@ -209,7 +251,13 @@ def feedback_reply(*, feedback: Feedback, actor, body: str) -> FeedbackReply:
         feedback.save(update_fields=fields)
         recipient_user = feedback.author
         guardian = feedback.guardian
-        if recipient_user is not None or guardian is not None:
+        if feedback.conversation_id:
+            # It came from a conversation (Telegram): the answer continues it and reaches them there.
+            from kruzhok.messaging.conversations import conversation_post
+            from kruzhok.messaging.models import Side
+
+            conversation_post(conversation=feedback.conversation, actor=actor, side=Side.STAFF, body=body)
+        elif recipient_user is not None or guardian is not None:
             message_enqueue(
                 org=feedback.organization,
                 user=recipient_user,
@@ -287,8 +335,6 @@ def external_reviews_import(*, org: Organization, actor, branch: Branch | None, 
                 external_author=author,
                 external_ref=ref,
             )
-            _classify(feedback)
-            feedback.save()
-            _open_alert(feedback=feedback)
+            feedback_file(feedback, validate=False)  # the import checked each row already
         result["created"] += 1
     return result

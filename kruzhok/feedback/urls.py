@@ -12,4 +12,9 @@ urlpatterns = [
     path("lessons/", views.pulse_list, name="pulse_list"),
     path("lessons/<int:lesson_pk>/", views.pulse, name="pulse"),
     path("import/", views.import_reviews, name="import"),
+    path("surveys/", views.survey_list, name="surveys"),
+    path("surveys/<int:pk>/", views.survey, name="survey"),
+    path("surveys/settings/", views.survey_settings, name="survey_settings"),
+    path("engagement/", views.teacher_lessons, name="teacher_lessons"),
+    path("engagement/<int:lesson_pk>/", views.teacher_pulse, name="teacher_pulse"),
 ]

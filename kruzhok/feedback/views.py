@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kruzhok.accounts.decorators import role_required
-from kruzhok.feedback import forms, selectors, services
+from kruzhok.feedback import engagement, forms, selectors, services, surveys
 from kruzhok.school.models import Student, StudentGuardian
 from kruzhok.school.selectors.structure import branch_list_for
 
@@ -107,7 +107,10 @@ def inbox(request):
     )[:INBOX_PAGE]
     open_alerts = selectors.feedback_list(membership=request.membership, alert_only=True).count()
     template = "feedback/_inbox_rows.html" if request.htmx else "feedback/inbox.html"
-    return render(request, template, {"form": form, "items": items, "open_alerts": open_alerts})
+    context = {"form": form, "items": items, "open_alerts": open_alerts}
+    if not request.htmx:
+        context["figures"] = selectors.inbox_figures(membership=request.membership)
+    return render(request, template, context)
 
 
 @role_required("feedback.manage")
@@ -199,3 +202,116 @@ def import_reviews(request):
             form.add_error("file", error)
     status = 400 if request.method == "POST" and result is None else 200
     return render(request, "feedback/import.html", {"form": form, "result": result}, status=status)
+
+
+# --- parent surveys (NPS + satisfaction) ----------------------------------------------------------
+
+
+@role_required("feedback.survey")
+@require_safe
+def survey_list(request):
+    items = surveys.surveys_for_parent(user=request.user, org=request.org)[:50]
+    return render(request, "feedback/surveys.html", {"items": items})
+
+
+@role_required("feedback.survey")
+@require_http_methods(["GET", "POST"])
+def survey(request, pk: int):
+    item = surveys.survey_for_parent(user=request.user, org=request.org, pk=pk)
+    form = forms.SurveyForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                surveys.survey_answer(
+                    survey=item,
+                    actor=request.user,
+                    nps=form.cleaned_data["nps"],
+                    satisfaction=form.cleaned_data["satisfaction"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Спасибо! Ваш ответ помогает нам стать лучше."))
+                return redirect("feedback:survey", pk=item.pk)
+        return render(request, "feedback/survey.html", {"item": item, "form": form}, status=400)
+    return render(request, "feedback/survey.html", {"item": item, "form": form})
+
+
+@role_required("messaging.setup")
+@require_http_methods(["GET", "POST"])
+def survey_settings(request):
+    row = surveys.feedback_settings_for(org=request.org)
+    form = forms.SurveySettingsForm(
+        request.POST or None,
+        initial={
+            "survey_after_lessons": row.survey_after_lessons,
+            "survey_every_days": row.survey_every_days,
+        },
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                surveys.feedback_settings_update(org=request.org, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Настройки сохранены."))
+                return redirect("feedback:survey_settings")
+        return render(request, "feedback/survey_settings.html", {"form": form}, status=400)
+    return render(request, "feedback/survey_settings.html", {"form": form})
+
+
+# --- the teacher's pulse («вовлечён ли ребёнок?») -----------------------------------------------
+
+
+@role_required("feedback.teacher_pulse")
+@require_safe
+def teacher_lessons(request):
+    lessons = list(engagement.teacher_lessons(membership=request.membership)[:60])
+    return render(request, "feedback/teacher_lessons.html", {"lessons": lessons})
+
+
+@role_required("feedback.teacher_pulse")
+@require_http_methods(["GET", "POST"])
+def teacher_pulse(request, lesson_pk: int):
+    lesson = engagement.lesson_for_rating(membership=request.membership, pk=lesson_pk)
+    error = None
+    status = 200
+    if request.method == "POST":
+        form = forms.TeacherPulseForm(request.POST)
+        student = None
+        if form.is_valid():
+            student = next(
+                (
+                    row["student"]
+                    for row in engagement.roster_with_scores(lesson=lesson)
+                    if row["student"].pk == form.cleaned_data["student"]
+                ),
+                None,
+            )
+        if student is None:
+            error, status = _("Выберите ребёнка и оценку от 1 до 5."), 400
+        else:
+            try:
+                engagement.teacher_pulse_set(
+                    lesson=lesson,
+                    student=student,
+                    actor=request.user,
+                    score=form.cleaned_data["score"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as exc:
+                error, status = " ".join(exc.messages), 400
+            else:
+                if not request.htmx:
+                    return redirect("feedback:teacher_pulse", lesson_pk=lesson.pk)
+        if request.htmx and student is not None:
+            row = next(
+                r for r in engagement.roster_with_scores(lesson=lesson) if r["student"].pk == student.pk
+            )
+            context = {"lesson": lesson, "row": row, "scores": engagement.SCORES, "error": error}
+            return render(request, "feedback/_teacher_pulse_row.html", context, status=status)
+    rows = engagement.roster_with_scores(lesson=lesson)
+    context = {"lesson": lesson, "rows": rows, "scores": engagement.SCORES, "error": error}
+    return render(request, "feedback/teacher_pulse.html", context, status=status)

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         result = evaluate(pairs)
         self.stdout.write(
             f"n={result['n']} accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} "
-            f"f1(pos,neg)={result['f1_pos_neg']:.4f}"
+            f"f1(pos,neg)={result['f1_pos_neg']:.4f} f1_micro(pos,neg)={result['f1_micro_pos_neg']:.4f}"
         )
         for label, figures in result["per_class"].items():
             self.stdout.write(
