@@ -83,4 +83,91 @@ def seed_messaging(*, org: Organization, seed: int = 7, families: int = 24) -> d
                     body="Спасибо, что написали. Мы разобрались и позвоним вам сегодня.",
                 )
                 totals["replies"] += 1
+        totals.update(_seed_conversations_and_surveys(org=org, owner=owner, links=links[:families], rng=rng))
+    return totals
+
+
+PARENT_LINES = [
+    "Здравствуйте! Можно ли перейти в группу на час позже?",
+    "Спасибо, ребёнок в восторге от проекта.",
+    "Подскажите, что взять на следующее занятие?",
+]
+
+
+def _seed_conversations_and_surveys(*, org: Organization, owner, links: list, rng: random.Random) -> dict:
+    """A few conversations (one answered), survey answers with NPS, and the teacher's pulse."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kruzhok.feedback.engagement import teacher_pulse_set
+    from kruzhok.feedback.models import Survey
+    from kruzhok.feedback.surveys import survey_answer
+    from kruzhok.messaging.conversations import conversation_post, conversation_start
+    from kruzhok.messaging.models import Side
+    from kruzhok.school.models import Lesson, LessonStatus
+
+    totals = {"conversations": 0, "survey_answers": 0, "teacher_pulses": 0}
+    for index, link in enumerate(links[:6]):
+        conversation = conversation_start(
+            org=org,
+            actor=link.guardian.user,
+            side=Side.FAMILY,
+            guardian=link.guardian,
+            student=link.student,
+            subject="Вопрос о занятиях",
+            body=PARENT_LINES[index % len(PARENT_LINES)],
+            via="telegram" if index % 2 else "inapp",
+        )
+        if owner is not None and index % 3 == 0:
+            conversation_post(
+                conversation=conversation,
+                actor=owner,
+                side=Side.STAFF,
+                body="Добрый день! Да, поможем — напишем завтра.",
+            )
+        totals["conversations"] += 1
+    for link in links[:12]:
+        enrollment = (
+            Enrollment.objects.filter(
+                organization=org, student=link.student, status__in=OPEN_ENROLLMENT_STATUSES
+            )
+            .order_by("pk")
+            .first()
+        )
+        if enrollment is None:
+            continue
+        survey, created = Survey.objects.get_or_create(
+            organization=org,
+            enrollment=enrollment,
+            guardian=link.guardian,
+            sent_on=timezone.localdate() - dt.timedelta(days=rng.randint(1, 20)),
+            defaults={"student": link.student, "reason": "after_lessons"},
+        )
+        if created and rng.random() < 0.8:
+            survey_answer(
+                survey=survey,
+                actor=link.guardian.user,
+                nps=rng.choice([10, 10, 9, 9, 8, 7, 6, 3]),
+                satisfaction=rng.choice([5, 5, 4, 4, 3]),
+            )
+            totals["survey_answers"] += 1
+    lessons = Lesson.objects.filter(
+        organization=org,
+        status=LessonStatus.SCHEDULED,
+        starts_at__lte=timezone.now(),
+        starts_at__gte=timezone.now() - dt.timedelta(days=7),
+        group__teacher__isnull=False,
+    ).select_related("group", "group__teacher")[:10]
+    from kruzhok.attendance.selectors import roster_for_lesson
+
+    for lesson in lessons:
+        for row in roster_for_lesson(lesson=lesson)[:8]:
+            teacher_pulse_set(
+                lesson=lesson,
+                student=row.student,
+                actor=lesson.group.teacher,
+                score=rng.choice([5, 4, 4, 3, 2]),
+            )
+            totals["teacher_pulses"] += 1
     return totals

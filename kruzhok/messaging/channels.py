@@ -79,11 +79,14 @@ class _Pacer:
     def wait(self, key: str) -> None:
         with self.lock:
             window = self.sent.setdefault(key, deque())
-            now = time.monotonic()
-            while window and now - window[0] > 1.0:
-                window.popleft()
-            if len(window) >= self.per_second:
-                time.sleep(max(0.0, 1.0 - (now - window[0])))
+            while True:
+                now = time.monotonic()
+                # Sends a full second ago or earlier no longer count against this second.
+                while window and now - window[0] >= 1.0:
+                    window.popleft()
+                if len(window) < self.per_second:
+                    break
+                time.sleep(1.0 - (now - window[0]))
             window.append(time.monotonic())
 
 
@@ -115,7 +118,10 @@ class TelegramAdapter:
         except (urllib.error.URLError, OSError) as error:
             raise RetryLater(f"Telegram недоступен: {_short(error)}", seconds=30) from error
         if status == 200 and answer.get("ok"):
-            return f"telegram message_id={answer.get('result', {}).get('message_id', '?')}"
+            result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+            # Kept on the delivery: a parent's reply to this message names it in reply_to_message.
+            delivery.external_id = str(result.get("message_id", ""))[:64]
+            return f"telegram message_id={result.get('message_id', '?')}"
         description = _short(answer.get("description") or f"HTTP {status}")
         if status == 429:
             retry_after = (answer.get("parameters") or {}).get("retry_after") or 5
@@ -189,7 +195,13 @@ class WebPushAdapter:
             raise PermanentFailure("подписка браузера удалена")
         message = delivery.message
         data = json.dumps(
-            {"title": message.subject, "body": message.body[:300], "url": message.link or "/messaging/"},
+            {
+                "title": message.subject,
+                "body": message.body[:300],
+                "url": message.link or f"/messaging/{message.pk}/",
+                # The service worker posts here once the notification is shown (the confirmation).
+                "ack": push_ack_path(delivery),
+            },
             ensure_ascii=False,
         )
         try:
@@ -225,6 +237,18 @@ class WebPushAdapter:
         if status >= 500:
             raise RetryLater(f"push {status}", seconds=60)
         raise PermanentFailure(f"push {status}: {_short(response.text)}")
+
+
+PUSH_ACK_SALT = "kruzhok.messaging.push-ack"
+
+
+def push_ack_path(delivery: Delivery) -> str:
+    """A signed, delivery-specific URL: the service worker has no session to prove who it is."""
+    from django.core import signing
+    from django.urls import reverse
+
+    token = signing.dumps({"d": delivery.pk, "o": delivery.organization_id}, salt=PUSH_ACK_SALT)
+    return reverse("messaging:push_ack", args=[token])
 
 
 def _json(raw: bytes) -> dict:

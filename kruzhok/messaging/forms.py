@@ -63,3 +63,48 @@ class OrgSettingsForm(forms.Form):
             "Email, Telegram, SMS и push вместе; 0 — без лимита. Сверх лимита сообщения ждут следующего дня."
         ),
     )
+    reminder_hours = forms.IntegerField(
+        label=_("Напоминать о занятии за, часов"),
+        min_value=0,
+        max_value=168,
+        help_text=_("24 — накануне; 0 — не напоминать."),
+    )
+    push_confirm_minutes = forms.IntegerField(
+        label=_("Ждать подтверждения push, минут"),
+        min_value=0,
+        max_value=1440,
+        help_text=_(
+            "Если браузер не показал уведомление за это время, пробуем следующий канал; 0 — не ждать."
+        ),
+    )
+
+
+class PostForm(forms.Form):
+    body = forms.CharField(
+        label=_("Сообщение"),
+        max_length=4096,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ConversationStartForm(forms.Form):
+    """Staff pick a family; a parent picks one of their children (or writes about the centre)."""
+
+    guardian = forms.ModelChoiceField(label=_("Семья (родитель)"), queryset=None, required=False)
+    student = forms.ModelChoiceField(
+        label=_("О ком"), queryset=None, required=False, empty_label=_("Без привязки к ребёнку")
+    )
+    subject = forms.CharField(label=_("Тема"), max_length=200)
+    body = forms.CharField(label=_("Сообщение"), max_length=4096, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, guardians, students, staff: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = staff
+        if staff:
+            self.fields["guardian"].queryset = guardians
+            self.fields["guardian"].required = True
+            self.fields["guardian"].label_from_instance = lambda g: g.full_name
+        else:
+            del self.fields["guardian"]
+        self.fields["student"].queryset = students
+        self.fields["student"].label_from_instance = lambda s: s.full_name if staff else s.first_name

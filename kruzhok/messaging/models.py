@@ -32,6 +32,11 @@ class MessagingSettings(TenantOwned):
     quiet_end = models.TimeField(_("тихие часы до"), default="08:00")
     # Messages per local day over paid or rate-limited channels (email, Telegram, SMS, push); 0 = no limit.
     daily_limit = models.PositiveIntegerField(_("лимит внешних сообщений в день"), default=0)
+    # Lesson reminders go this many hours before the lesson (24 = the day before); 0 switches them off.
+    reminder_hours = models.PositiveSmallIntegerField(_("напоминать о занятии за, часов"), default=24)
+    # A browser notification must be acknowledged (shown or opened) within this window, else the next
+    # channel is tried; see docs/messaging.md "What confirmed means".
+    push_confirm_minutes = models.PositiveSmallIntegerField(_("ждать подтверждения push, минут"), default=30)
 
     class Meta(TenantOwned.Meta):
         ordering = ["organization_id"]
@@ -105,6 +110,12 @@ class MessageKind(models.TextChoices):
     ANNOUNCEMENT = "announcement", _("Объявление")
     FEEDBACK_ALERT = "feedback_alert", _("Негативный отзыв")
     FEEDBACK_REPLY = "feedback_reply", _("Ответ на отзыв")
+    CONVERSATION = "conversation", _("Переписка")
+    LESSON_REMINDER = "lesson_reminder", _("Напоминание о занятии")
+    LESSON_CHANGE = "lesson_change", _("Изменение занятия")
+    RENEWAL = "renewal", _("Продление абонемента")
+    DIGEST = "digest", _("Итоги недели")
+    SURVEY = "survey", _("Опрос")
     OTHER = "other", _("Сообщение")
 
 
@@ -133,6 +144,10 @@ class Message(TenantOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     read_at = models.DateTimeField(null=True, blank=True)
+    # A notice about a new reply in a conversation: a Telegram reply to it lands in that conversation.
+    conversation = models.ForeignKey(
+        "messaging.Conversation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta(TenantOwned.Meta):
         ordering = ["-created_at", "-id"]
@@ -157,6 +172,8 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Не удалось")
     # The worker died after handing the message to the channel: it may have arrived, so it is not resent.
     UNKNOWN = "unknown", _("Не подтверждено")
+    # Handed over, but not confirmed within the channel's window: the next channel was tried.
+    EXPIRED = "expired", _("Не подтверждено вовремя")
 
 
 class Delivery(TenantOwned):
@@ -171,10 +188,21 @@ class Delivery(TenantOwned):
     claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # The channel's own id of what it carried (Telegram message_id): maps a reply back to its message.
+    external_id = models.CharField(max_length=64, blank=True)
+    # Sent but awaiting confirmation (push shown/opened) until `confirm_by`; then the cascade moves on.
+    confirm_by = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantOwned.Meta):
         ordering = ["message_id", "position"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["confirm_by"], name="delivery_awaiting_confirm", condition=Q(confirm_by__isnull=False)
+            ),
+            models.Index(fields=["organization", "channel", "external_id"], name="delivery_external_id"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["message", "channel"], name="delivery_one_per_channel"),
         ]
@@ -216,4 +244,63 @@ class PushSubscription(TenantOwned):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "endpoint"], name="push_endpoint_once")
+        ]
+
+
+class Side(models.TextChoices):
+    STAFF = "staff", _("Центр")
+    FAMILY = "family", _("Семья")
+
+
+class Conversation(TenantOwned):
+    """A two-way thread between the centre's staff and one family (optionally about one child).
+
+    Read state is kept per side: the family's and the staff's last read moment; unread = the other
+    side's posts after it."""
+
+    guardian = models.ForeignKey("school.Guardian", on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(
+        "school.Student", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    branch = models.ForeignKey(
+        "school.Branch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(_("тема"), max_length=200)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_post_at = models.DateTimeField()
+    family_read_at = models.DateTimeField(null=True, blank=True)
+    staff_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["-last_post_at", "-id"]
+        indexes = [models.Index(fields=["organization", "guardian", "-last_post_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class ConversationPost(TenantOwned):
+    """One message in a conversation; append-only."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="posts")
+    side = models.CharField(max_length=8, choices=Side.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(_("текст"))
+    # "inapp" or "telegram": where the family's words came from.
+    via = models.CharField(max_length=16, default="inapp")
+    # Telegram's update_id/message_id of an incoming post, so a redelivered update adds nothing twice.
+    external_ref = models.CharField(max_length=64, blank=True)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="conversation_post_once",
+            )
         ]

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from kruzhok.accounts.models import Membership, Organization, Role
-from kruzhok.lib.tenancy import tenant_context, unscoped
+from kruzhok.lib.tenancy import for_each_organisation, tenant_context, unscoped
 from kruzhok.messaging import texts
 from kruzhok.messaging.channels import ADAPTERS, PermanentFailure, RetryLater
 from kruzhok.messaging.models import (
@@ -195,6 +195,7 @@ def message_enqueue(
     actor=None,
     link: str = "",
     now: dt.datetime | None = None,
+    conversation=None,
 ) -> Message:
     """Stores a message for one recipient and queues its first channel. With a `dedupe_key`, a second
     call returns the first message and queues nothing."""
@@ -235,9 +236,18 @@ def message_enqueue(
             dedupe_key=dedupe_key[:200],
             announcement=announcement,
             created_by=actor,
+            conversation=conversation,
         )
         message.full_clean(
-            exclude=["organization", "user", "guardian", "student", "announcement", "created_by"],
+            exclude=[
+                "organization",
+                "user",
+                "guardian",
+                "student",
+                "announcement",
+                "created_by",
+                "conversation",
+            ],
             validate_constraints=False,
         )
         try:
@@ -251,9 +261,13 @@ def message_enqueue(
 
 
 def message_mark_read(*, message: Message) -> Message:
+    """Opening a message in the app confirms every channel that carried it (the cascade stops)."""
     if message.read_at is None:
         message.read_at = timezone.now()
         Message.all_objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=message.read_at)
+        Delivery.all_objects.filter(
+            message_id=message.pk, status=DeliveryStatus.SENT, confirmed_at__isnull=True
+        ).update(confirmed_at=message.read_at, confirm_by=None, updated_at=message.read_at)
     return message
 
 
@@ -293,6 +307,12 @@ def _finish(delivery: Delivery, *, now: dt.datetime, **fields) -> None:
 def _fail_and_cascade(delivery: Delivery, *, now: dt.datetime, error: str) -> Delivery | None:
     with transaction.atomic():
         _finish(delivery, now=now, status=DeliveryStatus.FAILED, processed_at=now, last_error=error[:500])
+        return _cascade_next(delivery, now=now)
+
+
+def _cascade_next(delivery: Delivery, *, now: dt.datetime) -> Delivery | None:
+    """Queues the next channel of the delivery's plan that this message has not used yet."""
+    with transaction.atomic():
         plan = [tuple(step) for step in delivery.payload.get("plan", [])] or channel_plan(
             message=delivery.message
         )
@@ -359,8 +379,86 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> str:
         _fail_and_cascade(delivery, now=timezone.now(), error=type(error).__name__)
         return AttemptOutcome.FAILED
     _log(attempt, outcome=AttemptOutcome.SENT, detail=note)
-    _finish(delivery, now=now, status=DeliveryStatus.SENT, processed_at=timezone.now(), last_error="")
+    done = timezone.now()
+    confirm_by = _confirmation_deadline(delivery, settings_row=settings_row, sent_at=done)
+    _finish(
+        delivery,
+        now=now,
+        status=DeliveryStatus.SENT,
+        processed_at=done,
+        last_error="",
+        external_id=(getattr(delivery, "external_id", "") or "")[:64],
+        confirm_by=confirm_by,
+        confirmed_at=None if confirm_by else done,
+    )
     return AttemptOutcome.SENT
+
+
+# What "confirmed" means per channel (docs/messaging.md): Telegram's 200 with a message_id, an SMTP 250
+# and an SMS gateway's acceptance are the last word those channels give us, so they confirm at once.
+# A push service's 201 only means "queued for the browser": it is confirmed when the service worker
+# reports the notification shown, or the person opens the message; until then the cascade waits.
+AWAITS_CONFIRMATION = {Channel.WEBPUSH}
+
+
+def _confirmation_deadline(
+    delivery: Delivery, *, settings_row: MessagingSettings | None, sent_at: dt.datetime
+) -> dt.datetime | None:
+    if delivery.channel not in AWAITS_CONFIRMATION:
+        return None
+    minutes = settings_row.push_confirm_minutes if settings_row else 30
+    plan = delivery.payload.get("plan") or []
+    if not minutes or delivery.position + 1 >= len(plan):
+        return None  # nothing left to fall back to: waiting would change nothing
+    return sent_at + dt.timedelta(minutes=minutes)
+
+
+def delivery_confirm(*, delivery_id: int, org_id: int | None = None, now: dt.datetime | None = None) -> bool:
+    """The channel (or the person) confirmed the delivery; the cascade will not move on. True when this
+    call confirmed it."""
+    now = now or timezone.now()
+    rows = Delivery.all_objects.filter(pk=delivery_id, confirmed_at__isnull=True, status=DeliveryStatus.SENT)
+    if org_id is not None:
+        rows = rows.filter(organization_id=org_id)
+    return rows.update(confirmed_at=now, confirm_by=None, updated_at=now) == 1
+
+
+def deliveries_unconfirmed_cascade(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Periodic: a delivery not confirmed by its deadline is marked `expired` and the next channel is
+    queued. The conditional UPDATE lets exactly one worker act on each row. Returns how many moved on."""
+    now = now or timezone.now()
+    moved = 0
+    with unscoped():
+        overdue = list(
+            Delivery.all_objects.filter(
+                status=DeliveryStatus.SENT, confirmed_at__isnull=True, confirm_by__lt=now
+            )
+            .select_related("message", "message__guardian", "message__user")
+            .order_by("confirm_by", "id")[:limit]
+        )
+        for delivery in overdue:
+            if delivery.message.read_at is not None:
+                # Opened in the app after all: that is the confirmation.
+                delivery_confirm(delivery_id=delivery.pk, now=now)
+                continue
+            with transaction.atomic():
+                taken = Delivery.all_objects.filter(
+                    pk=delivery.pk,
+                    status=DeliveryStatus.SENT,
+                    confirmed_at__isnull=True,
+                    confirm_by=delivery.confirm_by,
+                ).update(
+                    status=DeliveryStatus.EXPIRED,
+                    confirm_by=None,
+                    last_error="не подтверждено вовремя: пробуем следующий канал",
+                    updated_at=now,
+                )
+                if taken != 1:
+                    continue  # another worker moved it on, or it was confirmed a moment ago
+                with tenant_context(delivery.organization_id):
+                    _cascade_next(delivery, now=now)
+            moved += 1
+    return moved
 
 
 def _log(attempt: DeliveryAttempt, *, outcome: str, detail: str) -> None:
@@ -635,27 +733,45 @@ def telegram_webhook_secret_ensure(*, org: Organization) -> MessagingSettings:
     return row
 
 
-def _telegram_text_received(*, settings_row: MessagingSettings, chat_id: int, text: str) -> str:
-    """A linked person wrote to the bot: hand the text to whoever listens (feedback files it in its inbox)."""
+def _telegram_text_received(*, settings_row: MessagingSettings, message: dict) -> str:
+    """A linked parent wrote to the bot: the text lands in their conversation with the centre (the one
+    whose notice they replied to), and is published for whoever else listens (feedback reads its tone)."""
     from kruzhok.lib import events
+    from kruzhok.messaging.conversations import telegram_post_receive
 
+    chat_id = message["chat"]["id"]
+    text = message["text"].strip()
     pref = (
         ContactPreference.all_objects.filter(
             organization_id=settings_row.organization_id, telegram_chat_id=str(chat_id), user__isnull=False
         )
+        .select_related("user")
         .order_by("pk")
         .first()
     )
-    if pref is None or not text.strip():
+    if pref is None or not text:
         return "ignored"
+    reply = message.get("reply_to_message")
+    reply_to = reply.get("message_id") if isinstance(reply, dict) else None
+    message_id = message.get("message_id")
+    org = Organization.objects.get(pk=settings_row.organization_id)
+    post = telegram_post_receive(
+        org=org,
+        user=pref.user,
+        chat_id=chat_id,
+        message_id=message_id if isinstance(message_id, int) else None,
+        text=text,
+        reply_to=reply_to if isinstance(reply_to, int) else None,
+    )
     events.publish(
         "messaging.telegram_text",
         organization_id=settings_row.organization_id,
         user_id=pref.user_id,
         chat_id=chat_id,
-        text=text.strip(),
+        text=text,
+        conversation_id=post.conversation_id if post is not None else None,
     )
-    return "text"
+    return "text" if post is not None else "ignored"
 
 
 def telegram_update_handle(*, settings_row: MessagingSettings, update: dict) -> str:
@@ -670,7 +786,7 @@ def telegram_update_handle(*, settings_row: MessagingSettings, update: dict) -> 
         return "ignored"
     command, _, code = text.strip().partition(" ")
     if command != "/start":
-        return _telegram_text_received(settings_row=settings_row, chat_id=chat["id"], text=text)
+        return _telegram_text_received(settings_row=settings_row, message=message)
     if not code.strip() or len(code) > 64:
         return "ignored"
     with transaction.atomic():
@@ -726,11 +842,31 @@ def push_subscription_save(
 
 # --- weekly digest ---------------------------------------------------------------------------------
 
+# Lines higher apps add to each child's digest (achievements, the teacher's word): a function
+# (org=, student_id=, since=, until=) -> list[str], appended in their AppConfig.ready(), so messaging
+# never imports them. A failing section is left out; the digest still goes.
+DIGEST_SECTIONS: list = []
+
+
+def _digest_extra_lines(
+    *, org: Organization, student_id: int, since: dt.datetime, until: dt.datetime
+) -> list[str]:
+    lines: list[str] = []
+    for section in DIGEST_SECTIONS:
+        try:
+            lines += [
+                str(line)[:500] for line in section(org=org, student_id=student_id, since=since, until=until)
+            ]
+        except Exception:
+            logger.exception("digest section %s failed", section)
+    return lines
+
 
 def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) -> int:
     """One message per child and guardian about the past seven days: visits, misses, the latest homework
     and the next lesson. Once per ISO week (dedupe key), so a re-run the same week sends nothing."""
     from kruzhok.attendance.models import AttendanceMark
+    from kruzhok.homework.selectors import week_line as homework_week_line
 
     zone = _zone(org.pk)
     today = today or timezone.localdate(timezone=zone)
@@ -763,6 +899,9 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
             lessons.filter(starts_at__gt=now_at).select_related("group__course").order_by("starts_at").first()
         )
         lines = [f"{student.first_name} за неделю: был(а) на {came} занятиях, пропустил(а) {missed}."]
+        homework_done = homework_week_line(org=org, student_id=student_id, since=week_start, until=now_at)
+        if homework_done:
+            lines.append(homework_done)
         if homework is not None:
             lines.append(f"Домашнее задание: {homework.homework[:500]}")
         if upcoming is not None:
@@ -770,6 +909,7 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
             lines.append(f"Следующее занятие: {upcoming.group.course.title}, {when:%d.%m} в {when:%H:%M}.")
         if homework is not None and homework.topic:
             lines.append(f"Последняя тема: «{homework.topic}».")
+        lines += _digest_extra_lines(org=org, student_id=student_id, since=week_start, until=now_at)
         links = StudentGuardian.objects.filter(organization=org, student_id=student_id).select_related(
             "guardian"
         )
@@ -782,7 +922,7 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
                 guardian=link.guardian,
                 user=link.guardian.user,
                 student=student,
-                kind=MessageKind.OTHER,
+                kind=MessageKind.DIGEST,
                 subject=f"{student.first_name}: итоги недели",
                 body="\n".join(lines),
                 dedupe_key=key,
@@ -792,11 +932,4 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
 
 
 def weekly_digest_all(*, today: dt.date | None = None) -> dict[str, int]:
-    totals = {"organizations": 0, "messages": 0}
-    with unscoped():
-        orgs = list(Organization.objects.order_by("pk"))
-    for org in orgs:
-        with tenant_context(org.pk):
-            totals["messages"] += weekly_digest_enqueue(org=org, today=today)
-        totals["organizations"] += 1
-    return totals
+    return for_each_organisation(weekly_digest_enqueue, count_key="messages", today=today)

@@ -12,6 +12,10 @@ urlpatterns = [
     path("settings/", views.preferences, name="preferences"),
     path("settings/telegram/", views.telegram_link, name="telegram_link"),
     path("settings/push/", views.push_subscribe, name="push_subscribe"),
+    path("push/ack/<str:token>/", views.push_ack, name="push_ack"),
+    path("conversations/", views.conversation_list, name="conversations"),
+    path("conversations/new/", views.conversation_new, name="conversation_new"),
+    path("conversations/<int:pk>/", views.conversation_detail, name="conversation"),
     path("setup/", views.org_settings, name="settings"),
     path("telegram/<int:org_id>/webhook/", views.telegram_webhook, name="telegram_webhook"),
 ]

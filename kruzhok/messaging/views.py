@@ -13,9 +13,16 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.lib.tenancy import tenant_context, unscoped
-from kruzhok.messaging import selectors, services
-from kruzhok.messaging.forms import AnnouncementForm, OrgSettingsForm, PreferenceForm
-from kruzhok.messaging.models import Channel, ContactPreference
+from kruzhok.messaging import conversations, selectors, services
+from kruzhok.messaging.forms import (
+    AnnouncementForm,
+    ConversationStartForm,
+    OrgSettingsForm,
+    PostForm,
+    PreferenceForm,
+)
+from kruzhok.messaging.models import Channel, ContactPreference, Side
+from kruzhok.school.models import Student, StudentGuardian
 from kruzhok.school.selectors.people import guardian_list
 from kruzhok.school.selectors.structure import group_list
 
@@ -155,6 +162,8 @@ def org_settings(request):
             "quiet_start": row.quiet_start,
             "quiet_end": row.quiet_end,
             "daily_limit": row.daily_limit,
+            "reminder_hours": row.reminder_hours,
+            "push_confirm_minutes": row.push_confirm_minutes,
         },
     )
     if request.method == "POST":
@@ -212,3 +221,111 @@ def push_subscribe(request):
     except ValidationError as error:
         return JsonResponse({"error": " ".join(error.messages)}, status=400)
     return JsonResponse({"ok": True}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def push_ack(request, token: str):
+    """The service worker reports a notification shown: the push delivery is confirmed. The signed
+    token is the only credential (a service worker has no session)."""
+    from django.core import signing
+
+    from kruzhok.messaging.channels import PUSH_ACK_SALT
+
+    try:
+        data = signing.loads(token, salt=PUSH_ACK_SALT, max_age=7 * 24 * 3600)
+        delivery_id, org_id = int(data["d"]), int(data["o"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return HttpResponse("not found", status=404)
+    with tenant_context(org_id):
+        services.delivery_confirm(delivery_id=delivery_id, org_id=org_id)
+    return HttpResponse(status=204)
+
+
+# --- conversations -------------------------------------------------------------------------------
+
+
+def _children_of_parent(request):
+    linked = StudentGuardian.objects.filter(organization=request.org, guardian__user=request.user)
+    return Student.objects.filter(organization=request.org, pk__in=linked.values("student_id"))
+
+
+@role_required("conversation.view")
+@require_safe
+def conversation_list(request):
+    items = list(conversations.conversation_list_for(membership=request.membership)[:INBOX_PAGE])
+    return render(request, "messaging/conversations.html", {"items": items})
+
+
+@role_required("conversation.view")
+@require_http_methods(["GET", "POST"])
+def conversation_new(request):
+    membership = request.membership
+    staff = conversations.side_of(membership) == Side.STAFF
+    if staff:
+        guardians = conversations.guardians_for_staff(membership=membership)
+        students = conversations._staff_students(membership)
+        students = students if students is not None else Student.objects.filter(organization=request.org)
+    else:
+        guardians, students = None, _children_of_parent(request)
+    initial = {}
+    if request.method == "GET" and staff and request.GET.get("guardian", "").isdigit():
+        initial["guardian"] = guardians.filter(pk=int(request.GET["guardian"])).first()
+    form = ConversationStartForm(
+        request.POST or None, initial=initial, guardians=guardians, students=students, staff=staff
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        student = data.get("student")
+        if staff:
+            guardian = data["guardian"]
+            allowed = conversations.staff_may_write_to(
+                membership=membership, guardian=guardian, student=student
+            )
+        else:
+            guardian = conversations._guardians_of_user(user=request.user, org_id=request.org.pk).first()
+            allowed = guardian is not None
+        if not allowed:
+            form.add_error(None, _("Этой семье отсюда написать нельзя."))
+        else:
+            try:
+                conversation = conversations.conversation_start(
+                    org=request.org,
+                    actor=request.user,
+                    side=Side.STAFF if staff else Side.FAMILY,
+                    guardian=guardian,
+                    student=student,
+                    subject=data["subject"],
+                    body=data["body"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Сообщение отправлено."))
+                return redirect("messaging:conversation", pk=conversation.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "messaging/conversation_new.html", {"form": form}, status=status)
+
+
+@role_required("conversation.view")
+@require_http_methods(["GET", "POST"])
+def conversation_detail(request, pk: int):
+    conversation = conversations.conversation_get(membership=request.membership, pk=pk)
+    side = conversations.side_of(request.membership)
+    form = PostForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                conversations.conversation_post(
+                    conversation=conversation, actor=request.user, side=side, body=form.cleaned_data["body"]
+                )
+            except ValidationError as error:
+                form.add_error("body", error)
+            else:
+                return redirect("messaging:conversation", pk=conversation.pk)
+    conversations.conversation_mark_read(conversation=conversation, side=side)
+    posts = conversation.posts.select_related("author")
+    context = {"conversation": conversation, "posts": posts, "form": form, "side": side}
+    return render(request, "messaging/conversation.html", context, status=status)

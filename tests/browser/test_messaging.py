@@ -86,3 +86,73 @@ def test_a_manager_sends_an_announcement_and_a_parent_reads_it(new_page, snap, a
     snap(parent, "messaging-announcement-phone")
     manager.goto("/messaging/announcements/")
     snap(manager, "messaging-announcements-desktop")
+
+
+def test_a_teacher_and_a_parent_talk_in_a_conversation(new_page, snap, alpha):
+    teacher = new_page(viewport=DESKTOP)
+    login(teacher, alpha.teacher.username)
+    teacher.goto("/messaging/conversations/")
+    teacher.get_by_role("link", name="Написать семье").click()
+    teacher.get_by_label("Семья (родитель)").select_option(label=alpha.guardian.full_name)
+    teacher.get_by_label("О ком").select_option(label=alpha.student.full_name)
+    teacher.get_by_label("Тема").fill("Проект на выставку")
+    teacher.get_by_label("Сообщение").fill("Маша собрала робота сама! Принесите, пожалуйста, батарейки АА.")
+    teacher.get_by_role("button", name="Отправить").click()
+    assert teacher.get_by_text("Сообщение отправлено.").is_visible()
+
+    parent = new_page(viewport=PHONE)
+    login(parent, alpha.parent.username)
+    parent.goto("/messaging/conversations/")
+    assert parent.get_by_text("1 новое").is_visible()
+    snap(parent, "messaging-conversations-phone")
+    parent.get_by_role("link", name="Проект на выставку").click()
+    parent.get_by_label("Ваш ответ").fill("Спасибо! Батарейки принесём в среду.")
+    parent.get_by_role("button", name="Отправить").click()
+    assert parent.get_by_text("Спасибо! Батарейки принесём в среду.").is_visible()
+    snap(parent, "messaging-conversation-phone")
+
+    teacher.goto("/messaging/conversations/")
+    assert teacher.get_by_text("1 новое").is_visible()
+    teacher.get_by_role("link", name="Проект на выставку").click()
+    assert teacher.get_by_text("Батарейки принесём в среду").is_visible()
+    snap(teacher, "messaging-conversation-desktop")
+
+
+def test_a_parent_answers_the_survey_with_one_tap_and_a_teacher_rates_engagement(new_page, snap, alpha):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kruzhok.feedback.models import Survey
+
+    survey = Survey.objects.create(
+        organization=alpha.org,
+        enrollment=alpha.enrollment,
+        guardian=alpha.guardian,
+        student=alpha.student,
+        reason="after_lessons",
+        sent_on=timezone.localdate(),
+    )
+    parent = new_page(viewport=PHONE)
+    login(parent, alpha.parent.username)
+    parent.goto(f"/feedback/surveys/{survey.pk}/")
+    snap(parent, "feedback-survey-phone")
+    parent.get_by_role("button", name="9 из 10").click()
+    assert parent.get_by_text("Спасибо! Ваш ответ помогает нам стать лучше.").is_visible()
+    assert parent.get_by_text("9/10").is_visible()
+
+    alpha.lesson.starts_at = timezone.now() - dt.timedelta(hours=2)
+    alpha.lesson.ends_at = alpha.lesson.starts_at + dt.timedelta(hours=1)
+    alpha.lesson.save()
+    teacher = new_page(viewport=PHONE)
+    login(teacher, alpha.teacher.username)
+    teacher.goto("/feedback/engagement/")
+    teacher.get_by_role("link", name=alpha.group.name).click()
+    teacher.get_by_role("button", name="Маша: 4 из 5").click()
+    # htmx swaps the row: the chosen score is marked without a page reload.
+    teacher.wait_for_selector('button[aria-label="Маша: 4 из 5"][aria-pressed="true"]')
+    snap(teacher, "feedback-engagement-phone")
+    desktop = new_page(viewport=DESKTOP)
+    login(desktop, alpha.teacher.username)
+    desktop.goto(teacher.url)
+    snap(desktop, "feedback-engagement-desktop")

@@ -94,6 +94,8 @@ def test_only_the_owner_sets_up_the_bot_and_quiet_hours(alpha, client_as):
             "quiet_start": "22:00",
             "quiet_end": "07:30",
             "daily_limit": "100",
+            "reminder_hours": "24",
+            "push_confirm_minutes": "30",
         },
     )
     assert response.status_code == 302
@@ -105,22 +107,26 @@ def test_only_the_owner_sets_up_the_bot_and_quiet_hours(alpha, client_as):
     assert bad.status_code == 400
 
 
-def test_a_linked_parents_message_to_the_bot_lands_in_the_feedback_inbox(
+def test_a_linked_parents_question_to_the_bot_lands_in_their_conversation_not_in_feedback(
     alpha, bot, client, django_capture_on_commit_callbacks
 ):
     from kruzhok.feedback.models import Feedback
+    from kruzhok.messaging.models import Conversation
 
     ContactPreference.objects.create(organization=alpha.org, user=alpha.parent, telegram_chat_id="777")
     update = {
         "update_id": 2,
-        "message": {"chat": {"id": 777, "type": "private"}, "text": "Почему отменили занятие?"},
+        "message": {"chat": {"id": 777, "type": "private"}, "text": "Во сколько завтра занятие?"},
     }
     with django_capture_on_commit_callbacks(execute=True):
         assert webhook(client, alpha.org, update, bot.telegram_webhook_secret).status_code == 200
-    feedback = Feedback.objects.get()
-    assert feedback.guardian == alpha.guardian and feedback.text == "Почему отменили занятие?"
+    conversation = Conversation.objects.get()
+    assert conversation.guardian == alpha.guardian
+    assert conversation.posts.get().body == "Во сколько завтра занятие?"
+    # A plain question is not a complaint: only negative texts are also filed as feedback.
+    assert not Feedback.objects.exists()
     # An unknown chat is ignored.
     stranger = {"update_id": 3, "message": {"chat": {"id": 5, "type": "private"}, "text": "привет"}}
     with django_capture_on_commit_callbacks(execute=True):
         webhook(client, alpha.org, stranger, bot.telegram_webhook_secret)
-    assert Feedback.objects.count() == 1
+    assert Conversation.objects.count() == 1

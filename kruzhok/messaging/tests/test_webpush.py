@@ -29,7 +29,8 @@ def test_a_push_is_encrypted_signed_and_read_by_the_browser(alpha, fake_push):
     (delivery,) = Delivery.objects.filter(message=message)
     assert delivery.channel == Channel.WEBPUSH and delivery.status == DeliveryStatus.SENT
     (push,) = fake_push.received
-    assert push["title"] == "Пропуск" and push["body"] == "Маша не пришла" and push["url"] == "/messaging/"
+    assert push["title"] == "Пропуск" and push["body"] == "Маша не пришла"
+    assert push["url"] == f"/messaging/{message.pk}/" and push["ack"].startswith("/messaging/push/ack/")
 
 
 def test_a_gone_subscription_is_deleted_and_the_cascade_moves_on(alpha, fake_push, fake_smtp):

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kruzhok.messaging.services import outbox_drain
+from kruzhok.messaging.services import deliveries_unconfirmed_cascade, outbox_drain
 
 
 class Command(BaseCommand):
@@ -17,7 +17,11 @@ class Command(BaseCommand):
         if not 1 <= limit <= 10000:
             raise CommandError("--limit must be between 1 and 10000")
         while True:
+            # Deliveries past their confirmation window queue their next channel before the pass.
+            moved = deliveries_unconfirmed_cascade()
             totals = outbox_drain(limit=limit)
+            if moved:
+                totals["unconfirmed_moved_on"] = moved
             if once or totals.get("claimed"):
                 self.stdout.write(", ".join(f"{k}: {v}" for k, v in sorted(totals.items())))
             if once:
