@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kruzhok.gamification.models import BadgeEvent, BadgeRule
+from kruzhok.gamification.models import BadgeEvent, BadgeRule, QuestKind, QuestMetric
 
 XP_FIELD = {"min_value": 0, "max_value": 1000}
 
@@ -14,6 +14,10 @@ class RulesForm(forms.Form):
     xp_on_time = forms.IntegerField(label=_("Бонус за приход вовремя"), **XP_FIELD)
     count_kudos = forms.BooleanField(label=_("Давать очки за «молодец на занятии»"), required=False)
     xp_kudos = forms.IntegerField(label=_("Очков за «молодец на занятии»"), **XP_FIELD)
+    count_homework = forms.BooleanField(label=_("Давать очки за сданное домашнее задание"), required=False)
+    xp_homework = forms.IntegerField(label=_("Очков за сданное домашнее задание"), **XP_FIELD)
+    count_grades = forms.BooleanField(label=_("Давать очки за хорошую оценку (4 или 5)"), required=False)
+    xp_good_grade = forms.IntegerField(label=_("Очков за оценку 4 или 5"), **XP_FIELD)
     daily_cap = forms.IntegerField(label=_("Лимит очков в день (0 — без лимита)"), **XP_FIELD)
     leaderboard_top = forms.IntegerField(
         label=_("Сколько лучших видит ребёнок в рейтинге группы"), min_value=1, max_value=20
@@ -40,6 +44,7 @@ class BadgeForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
         error_messages={"invalid": _("Цвет — в виде #1a2b3c.")},
     )
+    is_active = forms.BooleanField(label=_("Действует"), required=False, initial=True)
 
 
 class KudosForm(forms.Form):
@@ -57,6 +62,10 @@ class RewardForm(forms.Form):
     stock = forms.IntegerField(label=_("В наличии, шт."), min_value=0, max_value=100000, initial=10)
 
 
+class RewardEditForm(RewardForm):
+    is_active = forms.BooleanField(label=_("В магазине"), required=False)
+
+
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
 
@@ -72,3 +81,89 @@ class GroupGoalForm(forms.Form):
     def __init__(self, *args, groups, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = groups
+
+
+STEP_CHOICES = [("", _("— нет шага —")), *QuestMetric.choices]
+STEPS = 3
+
+
+class QuestForm(forms.Form):
+    """A quest with up to three steps; the service checks what the form cannot (cycles, never-done steps)."""
+
+    title = forms.CharField(label=_("Название"), max_length=120)
+    description = forms.CharField(label=_("Описание для детей"), max_length=300, required=False)
+    kind = forms.ChoiceField(label=_("Вид"), choices=QuestKind.choices)
+    group = forms.ModelChoiceField(
+        label=_("Группа"),
+        queryset=None,
+        required=False,
+        empty_label=_("— все группы —"),
+        help_text=_("Командный квест проходит одна группа вместе."),
+    )
+    starts_on = forms.DateField(label=_("С"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("По"), widget=forms.DateInput(attrs={"type": "date"}))
+    step1_metric = forms.ChoiceField(label=_("Шаг 1: что сделать"), choices=QuestMetric.choices)
+    step1_target = forms.IntegerField(label=_("Шаг 1: сколько"), min_value=1, max_value=100_000, initial=4)
+    step2_metric = forms.ChoiceField(label=_("Шаг 2: что сделать"), choices=STEP_CHOICES, required=False)
+    step2_target = forms.IntegerField(
+        label=_("Шаг 2: сколько"), min_value=1, max_value=100_000, required=False
+    )
+    step3_metric = forms.ChoiceField(label=_("Шаг 3: что сделать"), choices=STEP_CHOICES, required=False)
+    step3_target = forms.IntegerField(
+        label=_("Шаг 3: сколько"), min_value=1, max_value=100_000, required=False
+    )
+    reward_xp = forms.IntegerField(label=_("Награда, очков"), **XP_FIELD, initial=20)
+    reward_coins = forms.IntegerField(label=_("Награда, монет"), **XP_FIELD, initial=2)
+    reward_badge = forms.ModelChoiceField(
+        label=_("Значок в награду"), queryset=None, required=False, empty_label=_("— без значка —")
+    )
+    group_reward = forms.CharField(label=_("Награда группе (для командного)"), max_length=200, required=False)
+    requires = forms.ModelMultipleChoiceField(
+        label=_("Сначала пройти"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    is_active = forms.BooleanField(label=_("Действует"), required=False, initial=True)
+
+    def __init__(self, *args, groups, badges, quests, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = groups
+        self.fields["reward_badge"].queryset = badges
+        self.fields["requires"].queryset = quests
+
+    def clean(self):
+        data = super().clean()
+        for n in range(2, STEPS + 1):
+            if data.get(f"step{n}_metric") and not data.get(f"step{n}_target"):
+                self.add_error(f"step{n}_target", _("Сколько раз?"))
+        return data
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        steps = []
+        for n in range(1, STEPS + 1):
+            metric, target = data.pop(f"step{n}_metric", ""), data.pop(f"step{n}_target", None)
+            if metric:
+                steps.append((metric, target))
+        return {**data, "steps": steps, "requires": list(data.get("requires") or [])}
+
+    @staticmethod
+    def initial_for(quest) -> dict:
+        initial = {
+            name: getattr(quest, name)
+            for name in (
+                "title",
+                "description",
+                "kind",
+                "group",
+                "starts_on",
+                "ends_on",
+                "reward_xp",
+                "reward_coins",
+                "reward_badge",
+                "group_reward",
+                "is_active",
+            )
+        }
+        for n, step in enumerate(quest.steps.all(), start=1):
+            initial[f"step{n}_metric"], initial[f"step{n}_target"] = step.metric, step.target
+        initial["requires"] = list(quest.requires.all())
+        return initial

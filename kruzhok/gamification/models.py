@@ -19,6 +19,9 @@ class Component(models.TextChoices):
     VISIT = "visit", _("Посещение")
     ON_TIME = "on_time", _("Вовремя")
     KUDOS = "kudos", _("Молодец на занятии")
+    HOMEWORK = "homework", _("Домашнее задание")
+    GRADE = "grade", _("Оценка")
+    QUEST = "quest", _("Квест")
 
 
 class GamificationSettings(TenantOwned):
@@ -31,6 +34,10 @@ class GamificationSettings(TenantOwned):
     xp_on_time = models.PositiveSmallIntegerField(_("бонус за приход вовремя"), default=5)
     count_kudos = models.BooleanField(_("давать очки за «молодец»"), default=True)
     xp_kudos = models.PositiveSmallIntegerField(_("очков за «молодец на занятии»"), default=15)
+    count_homework = models.BooleanField(_("давать очки за сданное домашнее задание"), default=True)
+    xp_homework = models.PositiveSmallIntegerField(_("очков за сданное домашнее задание"), default=10)
+    count_grades = models.BooleanField(_("давать очки за хорошую оценку (4 или 5)"), default=True)
+    xp_good_grade = models.PositiveSmallIntegerField(_("очков за оценку 4 или 5"), default=10)
     daily_cap = models.PositiveSmallIntegerField(
         _("лимит очков в день"), default=60, help_text=_("0 — без лимита")
     )
@@ -43,7 +50,11 @@ class GamificationSettings(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="gamification_one_settings_per_org"),
             models.CheckConstraint(
-                condition=Q(xp_visit__lte=1000) & Q(xp_on_time__lte=1000) & Q(xp_kudos__lte=1000),
+                condition=Q(xp_visit__lte=1000)
+                & Q(xp_on_time__lte=1000)
+                & Q(xp_kudos__lte=1000)
+                & Q(xp_homework__lte=1000)
+                & Q(xp_good_grade__lte=1000),
                 name="gamification_xp_at_most_1000",
             ),
             models.CheckConstraint(
@@ -116,11 +127,15 @@ class BadgeRule(models.TextChoices):
     FIRST = "first", _("В первый раз")
     STREAK = "streak", _("Серия недель подряд")
     TEACHER = "teacher", _("Выдаёт педагог")
+    # Reaching a total of N XP (a round number: 100, 500, 1000 …).
+    MILESTONE = "milestone", _("Рубеж очков")
 
 
 class BadgeEvent(models.TextChoices):
     VISIT = "visit", _("Посещение")
     KUDOS = "kudos", _("«Молодец на занятии»")
+    HOMEWORK = "homework", _("Сданное домашнее задание")
+    GOOD_GRADE = "good_grade", _("Оценка 4 или 5")
 
 
 class Badge(TenantOwned):
@@ -258,3 +273,130 @@ class OrgSigningKey(TenantOwned):
     class Meta(TenantOwned.Meta):
         ordering = ["organization_id"]
         constraints = [models.UniqueConstraint(fields=["organization"], name="gamification_one_key_per_org")]
+
+
+class QuestKind(models.TextChoices):
+    SOLO = "solo", _("Личный")
+    TEAM = "team", _("Командный (вся группа)")
+
+
+class QuestMetric(models.TextChoices):
+    VISITS = "visits", _("Прийти на занятия")
+    HOMEWORK = "homework", _("Сдать домашние задания")
+    GOOD_GRADES = "good_grades", _("Получить оценки 4 или 5")
+    KUDOS = "kudos", _("Получить «молодец на занятии»")
+    XP = "xp", _("Заработать очки")
+
+
+class Quest(TenantOwned):
+    """Steps to do between two dates; done when every step reaches its target.
+
+    A solo quest is done by each child on their own; a team quest by the whole group together (the
+    children's counts add up) and rewards every child of the group. Progress is read from the XP ledger,
+    so a corrected mark or grade moves it back too; a completion, like a badge, is kept once reached."""
+
+    title = models.CharField(_("название"), max_length=120)
+    description = models.CharField(_("описание"), max_length=300, blank=True)
+    kind = models.CharField(_("вид"), max_length=8, choices=QuestKind.choices, default=QuestKind.SOLO)
+    # A team quest belongs to one group; a solo quest may be limited to one group or open to all.
+    group = models.ForeignKey(
+        "school.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="quests"
+    )
+    starts_on = models.DateField(_("с"))
+    ends_on = models.DateField(_("по"))
+    reward_xp = models.PositiveSmallIntegerField(_("награда, очков"), default=0)
+    reward_coins = models.PositiveSmallIntegerField(_("награда, монет"), default=0)
+    reward_badge = models.ForeignKey(
+        Badge,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quests",
+        verbose_name=_("значок"),
+    )
+    group_reward = models.CharField(_("награда группе"), max_length=200, blank=True)
+    requires = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        through="QuestPrerequisite",
+        related_name="unlocks",
+        verbose_name=_("сначала пройти"),
+    )
+    is_active = models.BooleanField(_("действует"), default=True)
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["starts_on", "title", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="gamification_quest_dates"),
+            models.CheckConstraint(
+                condition=Q(kind="solo") | Q(group__isnull=False), name="gamification_team_quest_has_group"
+            ),
+            models.CheckConstraint(
+                condition=Q(reward_xp__lte=1000) & Q(reward_coins__lte=1000),
+                name="gamification_quest_reward_at_most_1000",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class QuestPrerequisite(TenantOwned):
+    quest = models.ForeignKey(Quest, on_delete=models.CASCADE, related_name="+")
+    required = models.ForeignKey(Quest, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["quest_id", "required_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["quest", "required"], name="gamification_prerequisite_once"),
+            models.CheckConstraint(
+                condition=~Q(quest=F("required")), name="gamification_quest_not_own_prerequisite"
+            ),
+        ]
+
+
+class QuestStep(TenantOwned):
+    quest = models.ForeignKey(Quest, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=1)
+    metric = models.CharField(_("что сделать"), max_length=16, choices=QuestMetric.choices)
+    target = models.PositiveIntegerField(_("сколько"))
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["quest_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(target__gte=1), name="gamification_step_target_positive"),
+        ]
+
+
+class QuestCompletion(TenantOwned):
+    """A quest done: by one child (solo) or by a group (team). Exactly one per quest and doer."""
+
+    quest = models.ForeignKey(Quest, on_delete=models.CASCADE, related_name="completions")
+    student = models.ForeignKey(
+        "school.Student", on_delete=models.CASCADE, null=True, blank=True, related_name="quest_completions"
+    )
+    group = models.ForeignKey(
+        "school.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="quest_completions"
+    )
+    completed_on = models.DateField()
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["-completed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quest", "student"],
+                condition=Q(student__isnull=False),
+                name="gamification_quest_done_once_by_child",
+            ),
+            models.UniqueConstraint(
+                fields=["quest", "group"],
+                condition=Q(student__isnull=True),
+                name="gamification_quest_done_once_by_group",
+            ),
+            models.CheckConstraint(
+                condition=(Q(student__isnull=False) & Q(group__isnull=True))
+                | (Q(student__isnull=True) & Q(group__isnull=False)),
+                name="gamification_quest_done_by_child_or_group",
+            ),
+        ]

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,19 +12,34 @@ from django.utils.translation import gettext_lazy as _
 from kruzhok.accounts.models import Organization
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
 from kruzhok.attendance.selectors import org_timezone, student_scope
+from kruzhok.billing.models import SubscriptionFreeze
 from kruzhok.gamification.models import (
     Badge,
     BadgeAward,
+    BadgeEvent,
     CoinEntry,
+    Component,
     GamificationSettings,
     GroupGoal,
+    Quest,
+    QuestCompletion,
+    QuestKind,
+    QuestMetric,
+    QuestPrerequisite,
     RequestStatus,
     Reward,
     RewardRequest,
     StudentXp,
     XpAward,
 )
-from kruzhok.school.models import OPEN_ENROLLMENT_STATUSES, Enrollment, Group, Student, StudentGuardian
+from kruzhok.school.models import (
+    OPEN_ENROLLMENT_STATUSES,
+    Enrollment,
+    Group,
+    Holiday,
+    Student,
+    StudentGuardian,
+)
 
 # Kid-friendly level names; the threshold is the total XP needed to reach the level.
 LEVELS = [
@@ -83,6 +98,38 @@ def rules_for(*, org: Organization) -> GamificationSettings:
     )
 
 
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+HOMEWORK_DONE = ("submitted", "late")
+GOOD_GRADES = ("grade4", "grade5")
+
+# Which live ledger rows count as one "event" for badges and quest steps: (component, bases or None).
+BADGE_EVENT_SOURCES: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    BadgeEvent.VISIT: (Component.VISIT, ATTENDED),
+    BadgeEvent.KUDOS: (Component.KUDOS, None),
+    BadgeEvent.HOMEWORK: (Component.HOMEWORK, HOMEWORK_DONE),
+    BadgeEvent.GOOD_GRADE: (Component.GRADE, GOOD_GRADES),
+}
+QUEST_METRIC_SOURCES: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    QuestMetric.VISITS: (Component.VISIT, ATTENDED),
+    QuestMetric.HOMEWORK: (Component.HOMEWORK, HOMEWORK_DONE),
+    QuestMetric.GOOD_GRADES: (Component.GRADE, GOOD_GRADES),
+    QuestMetric.KUDOS: (Component.KUDOS, None),
+}
+
+
+def any_xp_source(*, rules: GamificationSettings) -> bool:
+    """Whether the rules give XP for anything at all (a milestone badge needs some)."""
+    return any(
+        (
+            rules.count_visits and rules.xp_visit,
+            rules.count_on_time and rules.xp_on_time,
+            rules.count_kudos and rules.xp_kudos,
+            rules.count_homework and rules.xp_homework,
+            rules.count_grades and rules.xp_good_grade,
+        )
+    )
+
+
 def student_xp(*, org: Organization, student: Student) -> int:
     return (
         StudentXp.objects.filter(organization=org, student=student).values_list("xp", flat=True).first() or 0
@@ -112,15 +159,34 @@ def ledger_totals(*, org: Organization) -> dict[int, int]:
     return {row["student_id"]: row["total"] or 0 for row in rows}
 
 
+FREEZE_EVERY_WEEKS = 4
+FREEZES_MAX = 2
+
+
 @dataclass(frozen=True)
 class Streak:
     current: int
     best: int
     this_week_done: bool
+    # Freezes earned and not used yet; weeks a freeze saved (most recent last).
+    freezes: int = 0
+    frozen_weeks: tuple[dt.date, ...] = ()
+    # Weeks in a row still needed for the next freeze.
+    to_next_freeze: int = FREEZE_EVERY_WEEKS
 
 
 def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
+
+
+def _excused_days(*, org: Organization, student: Student) -> list[tuple[dt.date, dt.date]]:
+    """Periods when missing a lesson is no one's fault: the centre's holidays and the child's paused
+    subscriptions (заморозка абонемента)."""
+    periods = list(Holiday.objects.filter(organization=org).values_list("start_date", "end_date"))
+    periods += SubscriptionFreeze.objects.filter(organization=org, subscription__student=student).values_list(
+        "start_date", "end_date"
+    )
+    return periods
 
 
 def streak_weeks(*, org: Organization, student: Student, today: dt.date | None = None) -> Streak:
@@ -128,8 +194,10 @@ def streak_weeks(*, org: Organization, student: Student, today: dt.date | None =
 
     Children come once or twice a week, so the unit is a week. A week with no lesson (holidays, a
     cancelled lesson, a break) or with only excused absences is neutral: it neither adds to nor breaks
-    the streak. Only a week whose lessons were all missed without reason breaks it, and the current
-    week cannot break it before it is over."""
+    the streak, and so is an absence during a holiday or a paused subscription. Only a week whose lessons
+    were all missed without reason breaks it, and the current week cannot break it before it is over.
+    Every 4 weeks in a row earn a streak freeze (at most 2 kept); a missed week uses one instead of
+    breaking the streak. Everything is recomputed from the marks, so a corrected mark corrects it too."""
     zone: ZoneInfo = org_timezone(org)
     today = today or timezone.localdate(timezone=zone)
     this_week = week_start(today)
@@ -137,22 +205,42 @@ def streak_weeks(*, org: Organization, student: Student, today: dt.date | None =
     marks = AttendanceMark.objects.filter(organization=org, student=student).values_list(
         "status", "lesson__starts_at"
     )
+    excused: list[tuple[dt.date, dt.date]] | None = None
     for status, starts_at in marks:
-        monday = week_start(timezone.localdate(starts_at, timezone=zone))
-        if status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE):
+        day = timezone.localdate(starts_at, timezone=zone)
+        monday = week_start(day)
+        if status in ATTENDED:
             weeks[monday] = "attended"
         elif status == AttendanceStatus.ABSENT and weeks.get(monday) != "attended":
-            weeks[monday] = "missed"
-    current = best = 0
+            if excused is None:
+                excused = _excused_days(org=org, student=student)
+            if not any(start <= day <= end for start, end in excused):
+                weeks[monday] = "missed"
+    current = best = freezes = earning = 0
+    frozen: list[dt.date] = []
     for monday in sorted(weeks):
         if monday > this_week:
             continue
         if weeks[monday] == "attended":
             current += 1
             best = max(best, current)
+            earning += 1
+            if earning == FREEZE_EVERY_WEEKS:
+                freezes, earning = min(FREEZES_MAX, freezes + 1), 0
         elif monday < this_week:
-            current = 0
-    return Streak(current=current, best=best, this_week_done=weeks.get(this_week) == "attended")
+            if freezes:
+                freezes -= 1
+                frozen.append(monday)
+            else:
+                current = earning = 0
+    return Streak(
+        current=current,
+        best=best,
+        this_week_done=weeks.get(this_week) == "attended",
+        freezes=freezes,
+        frozen_weeks=tuple(frozen),
+        to_next_freeze=FREEZE_EVERY_WEEKS - earning,
+    )
 
 
 def badge_list(*, org: Organization) -> QuerySet[Badge]:
@@ -173,6 +261,24 @@ def badges_of(*, org: Organization, student: Student) -> QuerySet[BadgeAward]:
         .select_related("badge")
         .order_by("-awarded_on", "-id")
     )
+
+
+def live_counts(*, org_id: int, student_id: int) -> dict[tuple[str, str], int]:
+    """The child's live ledger rows counted by (component, basis) in one query, for badge rules."""
+    rows = (
+        XpAward.objects.filter(
+            organization_id=org_id, student_id=student_id, reverses__isnull=True, reversed_by__isnull=True
+        )
+        .values_list("component", "basis")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(component, basis): n for component, basis, n in rows}
+
+
+def event_count(counts: dict[tuple[str, str], int], event: str) -> int:
+    component, bases = BADGE_EVENT_SOURCES[event]
+    return sum(n for (c, basis), n in counts.items() if c == component and (bases is None or basis in bases))
 
 
 def live_count(*, org_id: int, student_id: int, component: str, bases: tuple[str, ...] | None = None) -> int:
@@ -314,6 +420,7 @@ def child_page(*, org: Organization, student: Student, today: dt.date | None = N
         ],
         "enabled": rules.enabled,
         "coins": student_coins(org=org, student=student),
+        "quests": quests_for_child(org=org, student=student, today=today),
     }
 
 
@@ -425,3 +532,267 @@ def engagement_signals(
         streak_broken=streak.current == 0 and streak.best > 0,
         shop_requests_4_weeks=requests,
     )
+
+
+# --- quests ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    metric: str
+    label: str
+    target: int
+    value: int
+
+    @property
+    def done(self) -> bool:
+        return self.value >= self.target
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * max(0, self.value) / self.target))
+
+
+@dataclass(frozen=True)
+class QuestProgress:
+    quest: Quest
+    steps: list[StepProgress]
+    completed_on: dt.date | None = None
+    locked_by: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return bool(self.steps) and all(step.done for step in self.steps)
+
+    @property
+    def percent(self) -> int:
+        if self.completed_on:
+            return 100
+        if not self.steps:
+            return 0
+        return int(sum(step.percent for step in self.steps) / len(self.steps))
+
+
+def step_values(*, org: Organization, quest: Quest, metric: str, student_ids) -> dict[int, int]:
+    """Per child: how much of a step they did inside the quest's dates, read from the live ledger."""
+    awards = XpAward.objects.filter(
+        organization=org, occurred_on__gte=quest.starts_on, occurred_on__lte=quest.ends_on
+    )
+    if student_ids is not None:
+        awards = awards.filter(student_id__in=student_ids)
+    if metric == QuestMetric.XP:
+        # Points earned in the dates (corrections included), not counting quest rewards themselves.
+        rows = awards.exclude(component=Component.QUEST).values("student_id").annotate(v=Sum("amount"))
+    else:
+        component, bases = QUEST_METRIC_SOURCES[metric]
+        awards = awards.filter(component=component, reverses__isnull=True, reversed_by__isnull=True)
+        if bases is not None:
+            awards = awards.filter(basis__in=bases)
+        rows = awards.values("student_id").annotate(v=Count("id"))
+    return {row["student_id"]: row["v"] or 0 for row in rows.order_by()}
+
+
+def quest_progress(
+    *, org: Organization, quest: Quest, student_ids, completed_on: dt.date | None = None, locked_by=()
+) -> QuestProgress:
+    """Progress of one child (one id) or of a whole group together (its children's ids)."""
+    steps = []
+    for step in quest.steps.all():
+        values = step_values(org=org, quest=quest, metric=step.metric, student_ids=student_ids)
+        steps.append(
+            StepProgress(
+                metric=step.metric,
+                label=str(QuestMetric(step.metric).label),
+                target=step.target,
+                value=max(0, sum(values.values())),
+            )
+        )
+    return QuestProgress(quest=quest, steps=steps, completed_on=completed_on, locked_by=tuple(locked_by))
+
+
+def prerequisites_met(*, quest: Quest, finished: set[int]) -> bool:
+    required = QuestPrerequisite.objects.filter(
+        organization_id=quest.organization_id, quest=quest
+    ).values_list("required_id", flat=True)
+    return all(pk in finished for pk in required)
+
+
+def quests_open_on(*, org: Organization, student_id: int, day: dt.date) -> list[Quest]:
+    """Active quests whose dates include the day and that the child (solo) or their group (team) has not
+    finished yet. Plain indexed queries filtered here: this runs on every mark, so it stays cheap, and
+    it is one query when the centre runs no quest."""
+    quests = list(
+        Quest.objects.filter(organization=org, is_active=True, starts_on__lte=day, ends_on__gte=day)
+        .select_related("reward_badge")
+        .order_by("starts_on", "pk")
+    )
+    if not quests:
+        return []
+    groups = set(
+        Enrollment.objects.filter(
+            organization=org, student_id=student_id, status__in=OPEN_ENROLLMENT_STATUSES
+        ).values_list("group_id", flat=True)
+    )
+    done = QuestCompletion.objects.filter(organization=org, quest__in=quests).filter(
+        Q(student_id=student_id) | Q(student__isnull=True, group_id__in=groups)
+    )
+    finished = set(done.values_list("quest_id", flat=True))
+    open_quests = [
+        q
+        for q in quests
+        if q.pk not in finished
+        and (q.group_id in groups or (q.kind == QuestKind.SOLO and q.group_id is None))
+    ]
+    if open_quests:
+        prefetch_related_objects(open_quests, "steps")
+    return open_quests
+
+
+def quests_open_with_finished(
+    *, org: Organization, student_id: int, day: dt.date
+) -> tuple[list[Quest], set[int]]:
+    """`quests_open_on` for awarding, in one pass: the open quests (steps prefetched) and the ids of every
+    solo quest the child ever finished (prerequisites may have ended long ago). Four queries at most."""
+    quests = list(
+        Quest.objects.filter(organization=org, is_active=True, starts_on__lte=day, ends_on__gte=day)
+        .select_related("reward_badge")
+        .order_by("starts_on", "pk")
+    )
+    if not quests:
+        return [], set()
+    groups = set(
+        Enrollment.objects.filter(
+            organization=org, student_id=student_id, status__in=OPEN_ENROLLMENT_STATUSES
+        ).values_list("group_id", flat=True)
+    )
+    rows = QuestCompletion.objects.filter(organization=org).filter(
+        Q(student_id=student_id) | Q(student__isnull=True, group_id__in=groups, quest__in=quests)
+    )
+    finished_solo, finished_here = set(), set()
+    for quest_id, done_by_student in rows.values_list("quest_id", "student_id"):
+        finished_here.add(quest_id)
+        if done_by_student is not None:
+            finished_solo.add(quest_id)
+    open_quests = [
+        q
+        for q in quests
+        if q.pk not in finished_here
+        and (q.group_id in groups or (q.kind == QuestKind.SOLO and q.group_id is None))
+    ]
+    if open_quests:
+        prefetch_related_objects(open_quests, "steps")
+    return open_quests, finished_solo
+
+
+def prerequisites_of(*, org: Organization, quests: list[Quest]) -> dict[int, set[int]]:
+    """The quests each of `quests` requires first, in one query."""
+    required: dict[int, set[int]] = {q.pk: set() for q in quests}
+    for quest_id, required_id in QuestPrerequisite.objects.filter(
+        organization=org, quest_id__in=list(required)
+    ).values_list("quest_id", "required_id"):
+        required[quest_id].add(required_id)
+    return required
+
+
+def quests_reached(*, org: Organization, quests: list[Quest], student_ids: list[int]) -> set[int]:
+    """Which quests have every step reached by these children together (one child for a solo quest):
+    `quest_progress(...).done` for many quests with one read of the ledger inside their dates, grouped
+    by day, instead of a query per step."""
+    if not quests or not student_ids:
+        return set()
+    rows = list(
+        XpAward.objects.filter(
+            organization=org,
+            student_id__in=student_ids,
+            occurred_on__gte=min(q.starts_on for q in quests),
+            occurred_on__lte=max(q.ends_on for q in quests),
+        )
+        .values("component", "basis", "occurred_on")
+        .annotate(
+            live=Count("id", filter=Q(reverses__isnull=True, reversed_by__isnull=True)),
+            total=Sum("amount"),
+        )
+        .order_by()
+    )
+    done = set()
+    for quest in quests:
+        inside = [row for row in rows if quest.starts_on <= row["occurred_on"] <= quest.ends_on]
+        steps = list(quest.steps.all())
+        for step in steps:
+            if step.metric == QuestMetric.XP:
+                # Points earned in the dates (corrections included), not counting quest rewards themselves.
+                value = sum(row["total"] or 0 for row in inside if row["component"] != Component.QUEST)
+            else:
+                component, bases = QUEST_METRIC_SOURCES[step.metric]
+                value = sum(
+                    row["live"]
+                    for row in inside
+                    if row["component"] == component and (bases is None or row["basis"] in bases)
+                )
+            if max(0, value) < step.target:
+                break
+        else:
+            if steps:
+                done.add(quest.pk)
+    return done
+
+
+def quests_for_child(
+    *, org: Organization, student: Student, today: dt.date | None = None
+) -> list[QuestProgress]:
+    """The quests a child sees: running now or ended in the last week, solo ones with their own progress and
+    team ones with their group's, done or locked behind another quest."""
+    today = today or timezone.localdate(timezone=org_timezone(org))
+    groups = list(child_groups(org=org, student=student))
+    group_ids = [g.pk for g in groups]
+    quests = (
+        Quest.objects.filter(
+            organization=org, is_active=True, starts_on__lte=today, ends_on__gte=today - dt.timedelta(days=7)
+        )
+        .filter(Q(kind=QuestKind.SOLO, group__isnull=True) | Q(group_id__in=group_ids))
+        .select_related("reward_badge", "group")
+        .prefetch_related("steps")
+        .order_by("ends_on", "pk")
+    )
+    completions = QuestCompletion.objects.filter(organization=org).filter(
+        Q(student=student) | Q(group_id__in=group_ids, student__isnull=True)
+    )
+    solo_done = {c.quest_id: c.completed_on for c in completions if c.student_id}
+    team_done = {(c.quest_id, c.group_id): c.completed_on for c in completions if c.group_id}
+    titles = dict(Quest.objects.filter(organization=org).values_list("pk", "title"))
+    required: dict[int, list[int]] = {}
+    for quest_id, required_id in QuestPrerequisite.objects.filter(organization=org).values_list(
+        "quest_id", "required_id"
+    ):
+        required.setdefault(quest_id, []).append(required_id)
+    result = []
+    for quest in quests:
+        if quest.kind == QuestKind.TEAM:
+            finished = {q for (q, g) in team_done if g == quest.group_id}
+            completed_on = team_done.get((quest.pk, quest.group_id))
+            ids = list(group_students(org=org, group=quest.group).values_list("pk", flat=True))
+        else:
+            finished, completed_on, ids = set(solo_done), solo_done.get(quest.pk), [student.pk]
+        locked = [titles.get(r, "") for r in required.get(quest.pk, []) if r not in finished]
+        result.append(
+            quest_progress(org=org, quest=quest, student_ids=ids, completed_on=completed_on, locked_by=locked)
+        )
+    return result
+
+
+def quest_list(*, org: Organization) -> QuerySet[Quest]:
+    return (
+        Quest.objects.filter(organization=org)
+        .select_related("group", "reward_badge")
+        .prefetch_related("steps", "requires")
+        .annotate(done_count=Count("completions", distinct=True))
+        .order_by("-is_active", "-starts_on", "title")
+    )
+
+
+def quest_get(*, org: Organization, pk) -> Quest:
+    return get_object_or_404(Quest.objects.filter(organization=org), pk=pk)
+
+
+def goal_get(*, org: Organization, pk) -> GroupGoal:
+    return get_object_or_404(GroupGoal.objects.filter(organization=org), pk=pk)

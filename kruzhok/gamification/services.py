@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from kruzhok.accounts.models import Organization
@@ -29,17 +29,25 @@ from kruzhok.gamification.models import (
     Component,
     GamificationSettings,
     GroupGoal,
+    Quest,
+    QuestCompletion,
+    QuestKind,
+    QuestMetric,
+    QuestPrerequisite,
+    QuestStep,
     RequestStatus,
     Reward,
     RewardRequest,
     StudentXp,
     XpAward,
 )
-from kruzhok.school.models import Lesson, Student
+from kruzhok.homework.models import HomeworkResult, HomeworkStatus
+from kruzhok.school.models import Group, Lesson, Student
 
 XP_MAX = 1000
 STREAK_MAX_WEEKS = 104
 COUNT_MAX = 1000
+MILESTONE_MAX = 100_000
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -59,7 +67,21 @@ def kudos_source_key(lesson_id: int, student_id: int) -> str:
     return f"kudos:{lesson_id}:{student_id}"
 
 
+def homework_source_key(result_id: int) -> str:
+    return f"homework:{result_id}"
+
+
+def quest_source_key(quest_id: int, student_id: int) -> str:
+    return f"quest:{quest_id}:{student_id}"
+
+
 def _totals_locked(*, org_id: int, student_id: int) -> StudentXp:
+    # Most children already have a row: lock it in one query, and create it only the first time.
+    totals = (
+        StudentXp.objects.select_for_update().filter(organization_id=org_id, student_id=student_id).first()
+    )
+    if totals is not None:
+        return totals
     # get_or_create survives a racing insert (it retries the read on IntegrityError).
     StudentXp.objects.get_or_create(organization_id=org_id, student_id=student_id)
     return StudentXp.objects.select_for_update().get(organization_id=org_id, student_id=student_id)
@@ -91,7 +113,44 @@ def _settle(
 
     The caller holds the child's totals lock. An award whose basis is unchanged is kept as it is, so a
     retry, a re-save of the same mark or a later change of the org's rules never rewrites history."""
-    live = _live(org_id=org_id, source_key=source_key)
+    return _settle_live(
+        org_id=org_id,
+        student_id=student_id,
+        source_key=source_key,
+        occurred_on=occurred_on,
+        wanted=wanted,
+        actor=actor,
+    )[0]
+
+
+def _settle_live(
+    *,
+    org_id: int,
+    student_id: int,
+    source_key: str,
+    occurred_on: dt.date,
+    wanted: list[Wanted],
+    actor=None,
+    actor_id: int | None = None,
+) -> tuple[int, dict[str, str]]:
+    """`_settle`, also returning the basis of each component's live award afterwards.
+
+    One read of the source's whole history gives both the live awards and the last seq per component
+    (a source has a handful of rows), instead of a query for each."""
+    if actor is not None:
+        actor_id = actor.pk
+    history = list(XpAward.objects.filter(organization_id=org_id, source_key=source_key))
+    reversed_ids = {award.reverses_id for award in history if award.reverses_id is not None}
+    live = {
+        award.component: award
+        for award in history
+        if award.reverses_id is None and award.pk not in reversed_ids
+    }
+    last_seq: dict[str, int] = {}
+    for award in history:
+        if award.reverses_id is None:
+            last_seq[award.component] = max(last_seq.get(award.component, 0), award.seq)
+    after = {component: award.basis for component, award in live.items()}
     wanted_by = {w.component: w for w in wanted}
     delta = 0
     for component in [c for c in Component.values if c in live or c in wanted_by]:
@@ -110,27 +169,26 @@ def _settle(
                 note="Отметка исправлена — начисление отменено",
                 occurred_on=current.occurred_on,
                 reverses=current,
-                actor=actor,
+                actor_id=actor_id,
             )
             delta -= current.amount
+            after.pop(component, None)
         if want is not None:
-            last = XpAward.objects.filter(
-                organization_id=org_id, source_key=source_key, component=component, reverses__isnull=True
-            ).aggregate(seq=Max("seq"))["seq"]
             _append(
                 organization_id=org_id,
                 student_id=student_id,
                 source_key=source_key,
                 component=component,
-                seq=(last or 0) + 1,
+                seq=last_seq.get(component, 0) + 1,
                 amount=want.amount,
                 basis=want.basis,
                 note=want.note,
                 occurred_on=occurred_on,
-                actor=actor,
+                actor_id=actor_id,
             )
             delta += want.amount
-    return delta
+            after[component] = want.basis
+    return delta, after
 
 
 def _used_on(*, org_id: int, student_id: int, day: dt.date, except_source: str) -> int:
@@ -177,10 +235,13 @@ def _wanted_for_mark(*, status: str, rules: GamificationSettings, left: int | No
     return [Wanted(Component.VISIT, 0, status, note)]
 
 
-def _coin_append(*, totals: StudentXp, source_key: str, amount: int, note: str) -> CoinEntry:
-    last = CoinEntry.objects.filter(organization_id=totals.organization_id, source_key=source_key).aggregate(
-        seq=Max("seq")
-    )["seq"]
+def _coin_append(
+    *, totals: StudentXp, source_key: str, amount: int, note: str, last: int | None = None
+) -> CoinEntry:
+    if last is None:
+        last = CoinEntry.objects.filter(
+            organization_id=totals.organization_id, source_key=source_key
+        ).aggregate(seq=Max("seq"))["seq"]
     entry = CoinEntry.objects.create(
         organization_id=totals.organization_id,
         student_id=totals.student_id,
@@ -197,19 +258,20 @@ def _coin_append(*, totals: StudentXp, source_key: str, amount: int, note: str) 
 def _settle_coins(*, totals: StudentXp, source_key: str, wanted: int) -> int:
     """Coins earned by one source follow its XP; a correction takes back at most what is left, so the
     balance never goes below zero even when the coins were already spent."""
-    earned = (
-        CoinEntry.objects.filter(organization_id=totals.organization_id, source_key=source_key).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or 0
-    )
+    # The sum and the last seq in one read: the caller holds the child's lock, so neither moves under us.
+    earned_and_last = CoinEntry.objects.filter(
+        organization_id=totals.organization_id, source_key=source_key
+    ).aggregate(total=Sum("amount"), seq=Max("seq"))
+    earned = earned_and_last["total"] or 0
     delta = wanted - earned
     if delta < 0:
         totals.refresh_from_db(fields=["coins"])
         delta = max(delta, -totals.coins)
     if delta:
         note = "Монеты за занятие" if delta > 0 else "Отметка исправлена — монеты возвращены"
-        _coin_append(totals=totals, source_key=source_key, amount=delta, note=note)
+        _coin_append(
+            totals=totals, source_key=source_key, amount=delta, note=note, last=earned_and_last["seq"] or 0
+        )
     return delta
 
 
@@ -218,8 +280,7 @@ def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
 
     Reads the mark afresh rather than trusting the event's payload, so late or repeated deliveries
     converge on the current truth. Returns the XP change (0 on a retry)."""
-    org = Organization.objects.get(pk=org_id)
-    rules = selectors.rules_for(org=org)
+    rules = selectors.rules_for(org=Organization(pk=org_id))
     if not rules.enabled:
         return 0
     mark = (
@@ -229,6 +290,8 @@ def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
     )
     if mark is None:
         return 0
+    # The organisation comes with the mark's lesson: no query of its own.
+    org = mark.lesson.organization
     day = lesson_local_date(mark.lesson)
     source_key = attendance_source_key(mark.pk)
     with transaction.atomic():
@@ -239,19 +302,108 @@ def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
                 org_id=org_id, student_id=student_id, day=day, except_source=source_key
             )
         wanted = _wanted_for_mark(status=mark.status, rules=rules, left=left)
+        delta, live = _settle_live(
+            org_id=org_id,
+            student_id=student_id,
+            source_key=source_key,
+            occurred_on=day,
+            wanted=wanted,
+            actor_id=mark.marked_by_id,
+        )
+        if delta:
+            StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
+        attended = live.get(Component.VISIT) in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+        _settle_coins(totals=totals, source_key=source_key, wanted=rules.coins_per_visit if attended else 0)
+        quests_evaluate(org=org, student_id=student_id, day=day, metrics=MARK_METRICS)
+        badges_evaluate(org=org, student_id=student_id, today=day, events=MARK_BADGE_EVENTS)
+    return delta
+
+
+# What an attendance mark can move: visit counts, points and week streaks (streak and milestone badges
+# are always checked), and quest steps of visits and points.
+MARK_BADGE_EVENTS = frozenset({BadgeEvent.VISIT})
+MARK_METRICS = frozenset({QuestMetric.VISITS, QuestMetric.XP})
+
+
+def homework_basis(result: HomeworkResult) -> str:
+    if result.status != HomeworkStatus.SUBMITTED:
+        return "missed"
+    return "late" if result.is_late else "submitted"
+
+
+def _wanted_for_homework(
+    *, result: HomeworkResult, rules: GamificationSettings, left: int | None
+) -> list[Wanted]:
+    cap = rules.daily_cap
+    basis = homework_basis(result)
+    if basis == "missed":
+        return [Wanted(Component.HOMEWORK, 0, basis, "Домашнее задание не сдано — очков за него нет.")]
+    done = "Сдал домашнее задание." + (" С опозданием, но сдал!" if basis == "late" else "")
+    if rules.count_homework:
+        amount, note, left = _capped(rules.xp_homework, left, done, cap)
+        wanted = [Wanted(Component.HOMEWORK, amount, basis, note)]
+    else:
+        wanted = [
+            Wanted(Component.HOMEWORK, 0, basis, f"{done} Очки за домашние задания в центре не начисляются.")
+        ]
+    if result.grade is not None:
+        grade, grade_basis = result.grade, f"grade{result.grade}"
+        if grade < 4:
+            note = f"Оценка {grade}: очки дают за 4 и 5. Получится в следующий раз!"
+            wanted.append(Wanted(Component.GRADE, 0, grade_basis, note))
+        elif rules.count_grades:
+            amount, note, left = _capped(
+                rules.xp_good_grade, left, f"Оценка {grade} — отличный результат!", cap
+            )
+            wanted.append(Wanted(Component.GRADE, amount, grade_basis, note))
+        else:
+            note = f"Оценка {grade}. Очки за оценки в центре не начисляются."
+            wanted.append(Wanted(Component.GRADE, 0, grade_basis, note))
+    return wanted
+
+
+def xp_apply_homework(*, org_id: int, result_id: int) -> int:
+    """Bring the child's XP for one homework result (handed in, late, missed; its grade) in line with
+    the result as it is now. A changed grade reverses exactly the old grade's award. Returns the XP change."""
+    org = Organization.objects.get(pk=org_id)
+    rules = selectors.rules_for(org=org)
+    if not rules.enabled:
+        return 0
+    result = (
+        HomeworkResult.objects.filter(organization_id=org_id, pk=result_id)
+        .select_related("lesson", "lesson__organization")
+        .first()
+    )
+    source_key = homework_source_key(result_id)
+    if result is None:
+        # The result was deleted: take back whatever it gave.
+        live = _live(org_id=org_id, source_key=source_key)
+        if not live:
+            return 0
+        student_id, day = next(iter(live.values())).student_id, next(iter(live.values())).occurred_on
+        wanted: list[Wanted] = []
+    else:
+        student_id, day = result.student_id, lesson_local_date(result.lesson)
+    with transaction.atomic():
+        totals = _totals_locked(org_id=org_id, student_id=student_id)
+        if result is not None:
+            left = None
+            if rules.daily_cap:
+                left = rules.daily_cap - _used_on(
+                    org_id=org_id, student_id=student_id, day=day, except_source=source_key
+                )
+            wanted = _wanted_for_homework(result=result, rules=rules, left=left)
         delta = _settle(
             org_id=org_id,
             student_id=student_id,
             source_key=source_key,
             occurred_on=day,
             wanted=wanted,
-            actor=mark.marked_by,
+            actor=result.recorded_by if result is not None else None,
         )
         if delta:
             StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
-        visit = _live(org_id=org_id, source_key=source_key).get(Component.VISIT)
-        attended = visit is not None and visit.basis in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
-        _settle_coins(totals=totals, source_key=source_key, wanted=rules.coins_per_visit if attended else 0)
+        quests_evaluate(org=org, student_id=student_id, day=day)
         badges_evaluate(org=org, student_id=student_id, today=day)
     return delta
 
@@ -293,6 +445,7 @@ def kudos_give(*, lesson: Lesson, student: Student, actor, note: str = "") -> tu
             StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
         if rules.enabled:
             _settle_coins(totals=totals, source_key=source_key, wanted=rules.coins_per_kudos)
+        quests_evaluate(org=org, student_id=student.pk, day=lesson_local_date(lesson))
         badges_evaluate(org=org, student_id=student.pk, today=lesson_local_date(lesson))
     return _live(org_id=org.pk, source_key=source_key)[Component.KUDOS], True
 
@@ -300,37 +453,51 @@ def kudos_give(*, lesson: Lesson, student: Student, actor, note: str = "") -> tu
 # --- badges ---------------------------------------------------------------------------------------
 
 
-def badges_evaluate(*, org: Organization, student_id: int, today: dt.date | None = None) -> list[BadgeAward]:
-    """Give every automatic badge the child now qualifies for. Badges are kept once earned."""
+def badges_evaluate(
+    *,
+    org: Organization,
+    student_id: int,
+    today: dt.date | None = None,
+    events: frozenset[str] | None = None,
+) -> list[BadgeAward]:
+    """Give every automatic badge the child now qualifies for. Badges are kept once earned.
+
+    `events` names the badge events the caller's event can move (None: all). Count and first-time badges
+    of other events are left for their own events; streak and milestone badges are always checked."""
     have = BadgeAward.objects.filter(organization=org, student_id=student_id).values("badge_id")
-    candidates = list(
-        Badge.objects.filter(organization=org, is_active=True)
-        .exclude(rule=BadgeRule.TEACHER)
-        .exclude(pk__in=have)
-    )
+    badges = Badge.objects.filter(organization=org, is_active=True).exclude(rule=BadgeRule.TEACHER)
+    if events is not None:
+        badges = badges.filter(
+            Q(rule__in=(BadgeRule.STREAK, BadgeRule.MILESTONE)) | Q(event__in=sorted(events))
+        )
+    candidates = list(badges.exclude(pk__in=have))
     if not candidates:
         return []
-    counts: dict[str, int] = {}
+    live: dict[tuple[str, str], int] | None = None
     streak = None
+    xp_total = None
     given = []
     for badge in candidates:
         if badge.rule == BadgeRule.STREAK:
             if streak is None:
-                student = Student.objects.get(organization=org, pk=student_id)
+                # The streak reads by the child's id only: no need to load the child.
+                student = Student(pk=student_id, organization=org)
                 streak = selectors.streak_weeks(org=org, student=student, today=today).best
             reached = streak >= badge.threshold
+        elif badge.rule == BadgeRule.MILESTONE:
+            if xp_total is None:
+                xp_total = (
+                    StudentXp.objects.filter(organization=org, student_id=student_id)
+                    .values_list("xp", flat=True)
+                    .first()
+                    or 0
+                )
+            reached = xp_total >= badge.threshold
         else:
-            if badge.event not in counts:
-                bases = (
-                    (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
-                    if badge.event == BadgeEvent.VISIT
-                    else None
-                )
-                counts[badge.event] = selectors.live_count(
-                    org_id=org.pk, student_id=student_id, component=badge.event, bases=bases
-                )
+            if live is None:
+                live = selectors.live_counts(org_id=org.pk, student_id=student_id)
             need = 1 if badge.rule == BadgeRule.FIRST else badge.threshold
-            reached = counts[badge.event] >= need
+            reached = selectors.event_count(live, badge.event) >= need
         if reached:
             award, created = BadgeAward.objects.get_or_create(
                 organization=org,
@@ -391,6 +558,21 @@ def _badge_clean(*, org: Organization, fields: dict, pk: int | None = None) -> d
             code="never_fires",
             params={"max": COUNT_MAX},
         )
+    if rule == BadgeRule.MILESTONE:
+        event = ""
+        if threshold > MILESTONE_MAX:
+            raise ValidationError(
+                "Такой значок никогда не выдадут: больше %(max)d очков не набрать.",
+                code="never_fires",
+                params={"max": MILESTONE_MAX},
+            )
+        rules = selectors.rules_for(org=org)
+        if not rules.enabled or not selectors.any_xp_source(rules=rules):
+            raise ValidationError(
+                "Такой значок никогда не выдадут: сейчас центр не начисляет очков ни за что. Сначала "
+                "включите очки в правилах.",
+                code="never_fires",
+            )
     if rule == BadgeRule.FIRST:
         threshold = 1
     if rule == BadgeRule.TEACHER:
@@ -424,6 +606,17 @@ def badge_create(*, org: Organization, **fields) -> Badge:
     return badge
 
 
+def badge_update(*, badge: Badge, **fields) -> Badge:
+    """Edit a badge; children who already earned it keep it (a badge is never taken back)."""
+    clean = _badge_clean(org=badge.organization, fields=fields, pk=badge.pk)
+    with transaction.atomic():
+        for name, value in clean.items():
+            setattr(badge, name, value)
+        badge.full_clean(exclude=["organization"])
+        badge.save()
+    return badge
+
+
 # --- rules ----------------------------------------------------------------------------------------
 
 RULE_FIELDS = (
@@ -434,6 +627,10 @@ RULE_FIELDS = (
     "xp_on_time",
     "count_kudos",
     "xp_kudos",
+    "count_homework",
+    "xp_homework",
+    "count_grades",
+    "xp_good_grade",
     "daily_cap",
     "leaderboard_top",
     "coins_per_visit",
@@ -443,6 +640,8 @@ XP_FIELD_LABELS = {
     "xp_visit": "очки за посещение",
     "xp_on_time": "бонус за приход вовремя",
     "xp_kudos": "очки за «молодец на занятии»",
+    "xp_homework": "очки за сданное домашнее задание",
+    "xp_good_grade": "очки за оценку 4 или 5",
     "daily_cap": "лимит очков в день",
     "coins_per_visit": "монет за посещение",
     "coins_per_kudos": "монет за «молодец»",
@@ -551,6 +750,8 @@ def xp_rebuild(*, org: Organization, fix: bool = False) -> list[str]:
                             wanted=[],
                         )
                         StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
+        problems += _homework_rebuild(org=org, fix=fix)
+        problems += _quests_rebuild(org=org, fix=fix)
     ledger = selectors.ledger_totals(org=org)
     cached = dict(StudentXp.objects.filter(organization=org).values_list("student_id", "xp"))
     for student_id in sorted(set(ledger) | set(cached)):
@@ -579,6 +780,136 @@ def xp_rebuild(*, org: Organization, fix: bool = False) -> list[str]:
     return problems
 
 
+def _live_by_source(*, org: Organization, prefix: str, component: str) -> dict[str, XpAward]:
+    return {
+        award.source_key: award
+        for award in XpAward.objects.filter(
+            organization=org,
+            source_key__startswith=prefix,
+            component=component,
+            reverses__isnull=True,
+            reversed_by__isnull=True,
+        )
+    }
+
+
+def _homework_rebuild(*, org: Organization, fix: bool) -> list[str]:
+    """Every homework result against its live awards: the hand-in and the grade."""
+    problems = []
+    results = {
+        homework_source_key(r.pk): r
+        for r in HomeworkResult.objects.filter(organization=org).only(
+            "pk", "status", "is_late", "grade", "student_id"
+        )
+    }
+    handed = _live_by_source(org=org, prefix="homework:", component=Component.HOMEWORK)
+    grades = _live_by_source(org=org, prefix="homework:", component=Component.GRADE)
+    for key, result in results.items():
+        award, grade = handed.get(key), grades.get(key)
+        want_grade = (
+            f"grade{result.grade}" if result.grade is not None and result.status == "submitted" else None
+        )
+        if (
+            award is None
+            or award.basis != homework_basis(result)
+            or (grade.basis if grade else None) != want_grade
+        ):
+            problems.append(
+                f"{org.slug}: homework {result.pk} (student {result.student_id}) is {homework_basis(result)}"
+                f"/{want_grade or 'no grade'}, ledger says {award.basis if award else 'nothing'}"
+                f"/{grade.basis if grade else 'no grade'}"
+            )
+            if fix:
+                xp_apply_homework(org_id=org.pk, result_id=result.pk)
+    for key in (set(handed) | set(grades)) - set(results):
+        problems.append(f"{org.slug}: award for {key}, a homework result that no longer exists")
+        if fix:
+            xp_apply_homework(org_id=org.pk, result_id=int(key.split(":")[1]))
+    return problems
+
+
+def _quests_rebuild(*, org: Organization, fix: bool) -> list[str]:
+    """Every completion paid once, every quest payment backed by a completion, and no child or group that
+    did every step of an open quest left without its completion."""
+    problems = []
+    today = timezone.localdate(timezone=org_timezone(org))
+    quests = {q.pk: q for q in Quest.objects.filter(organization=org).select_related("reward_badge", "group")}
+    completions = list(QuestCompletion.objects.filter(organization=org))
+    by_child = {(c.quest_id, c.student_id): c for c in completions if c.student_id}
+    by_group = {(c.quest_id, c.group_id): c for c in completions if c.group_id}
+    paid: dict[int, set[int]] = {}
+    for key, award in _live_by_source(org=org, prefix="quest:", component=Component.QUEST).items():
+        _prefix, quest_id, student_id = key.split(":")
+        paid.setdefault(int(quest_id), set()).add(int(student_id))
+        quest = quests.get(int(quest_id))
+        backed = quest is not None and (
+            (int(quest_id), int(student_id)) in by_child
+            if quest.kind == QuestKind.SOLO
+            else (int(quest_id), quest.group_id) in by_group
+        )
+        if not backed:
+            problems.append(
+                f"{org.slug}: quest reward {award.pk} (student {student_id}) without a completion"
+            )
+    for (quest_id, student_id), completion in by_child.items():
+        if student_id not in paid.get(quest_id, set()):
+            problems.append(f"{org.slug}: quest {quest_id} done by student {student_id} but never paid")
+            if fix:
+                with transaction.atomic():
+                    totals = _totals_locked(org_id=org.pk, student_id=student_id)
+                    _quest_reward(org=org, quest=quests[quest_id], totals=totals, day=completion.completed_on)
+    for quest_id, group_id in by_group:
+        if not paid.get(quest_id):
+            problems.append(f"{org.slug}: team quest {quest_id} done by group {group_id} but nobody was paid")
+    # Completions that the event handlers should have recorded but did not (a lost delivery).
+    for quest in quests.values():
+        if not quest.is_active:
+            continue
+        steps = list(quest.steps.all())
+        if quest.kind == QuestKind.TEAM:
+            if (quest.pk, quest.group_id) in by_group:
+                continue
+            finished = {q for (q, g) in by_group if g == quest.group_id}
+            ids = list(selectors.group_students(org=org, group=quest.group).values_list("pk", flat=True))
+            if ids and selectors.prerequisites_met(quest=quest, finished=finished):
+                if selectors.quest_progress(org=org, quest=quest, student_ids=ids).done:
+                    problems.append(
+                        f"{org.slug}: team quest {quest.pk} reached by group {quest.group_id}, not completed"
+                    )
+                    if fix:
+                        team_quest_settle(
+                            org_id=org.pk,
+                            quest_id=quest.pk,
+                            group_id=quest.group_id,
+                            day=min(quest.ends_on, today),
+                        )
+            continue
+        if not steps:
+            continue
+        reached: set[int] | None = None
+        for step in steps:
+            values = selectors.step_values(org=org, quest=quest, metric=step.metric, student_ids=None)
+            ok = {sid for sid, value in values.items() if value >= step.target}
+            reached = ok if reached is None else reached & ok
+        if quest.group_id:
+            reached &= set(selectors.group_students(org=org, group=quest.group).values_list("pk", flat=True))
+        for student_id in sorted(reached or ()):
+            if (quest.pk, student_id) in by_child:
+                continue
+            finished = {q for (q, s) in by_child if s == student_id}
+            if not selectors.prerequisites_met(quest=quest, finished=finished):
+                continue
+            problems.append(f"{org.slug}: quest {quest.pk} reached by student {student_id}, not completed")
+            if fix:
+                with transaction.atomic():
+                    _totals_locked(org_id=org.pk, student_id=student_id)
+                    quests_evaluate(org=org, student_id=student_id, day=min(quest.ends_on, today))
+                # Completions just made unlock the quests that depend on them, later in this loop.
+                for done in QuestCompletion.objects.filter(organization=org, student_id=student_id):
+                    by_child[(done.quest_id, student_id)] = done
+    return problems
+
+
 # --- the rewards shop -----------------------------------------------------------------------------
 
 
@@ -599,6 +930,26 @@ def reward_create(
         reward.full_clean(exclude=["organization"])
         reward.save()
     return reward
+
+
+def reward_update(
+    *, reward: Reward, title: str, price: int, stock: int, description: str = "", is_active: bool = True
+) -> Reward:
+    """Change a reward's name, price or stock; requests already made keep the price they were made at."""
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("Назовите награду.", code="title_required")
+    if not isinstance(price, int) or isinstance(price, bool) or price < 1:
+        raise ValidationError("Цена — целое число монет, не меньше 1.", code="invalid_price")
+    if not isinstance(stock, int) or isinstance(stock, bool) or stock < 0:
+        raise ValidationError("Количество не может быть отрицательным.", code="invalid_stock")
+    with transaction.atomic():
+        fresh = Reward.objects.select_for_update().get(organization_id=reward.organization_id, pk=reward.pk)
+        fresh.title, fresh.price, fresh.stock = title[:120], price, stock
+        fresh.description, fresh.is_active = (description or "").strip()[:300], bool(is_active)
+        fresh.full_clean(exclude=["organization"])
+        fresh.save()
+    return fresh
 
 
 def reward_request_create(*, reward: Reward, student: Student) -> RewardRequest:
@@ -665,6 +1016,42 @@ def reward_request_decide(*, request: RewardRequest, actor, approve: bool, note:
 # --- cooperative group goals ----------------------------------------------------------------------
 
 
+def _goal_clean(
+    *, org: Organization, group, title: str, target_xp: int, starts_on: dt.date, ends_on: dt.date, reward: str
+) -> dict:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("Назовите цель группы.", code="title_required")
+    if group is None or group.organization_id != org.pk:
+        raise ValidationError("Группа из другой организации.", code="wrong_org")
+    if not isinstance(target_xp, int) or isinstance(target_xp, bool) or target_xp < 1:
+        raise ValidationError("Цель — целое число очков, не меньше 1.", code="invalid_target")
+    if ends_on < starts_on:
+        raise ValidationError("Дата окончания раньше даты начала.", code="dates_order")
+    if (ends_on - starts_on).days > 366:
+        raise ValidationError("Цель группы — не дольше года.", code="too_long")
+    rules = selectors.rules_for(org=org)
+    weeks = (ends_on - starts_on).days // 7 + 1
+    children = selectors.group_students(org=org, group=group).count() or group.capacity or 1
+    per_lesson = rules.xp_visit + rules.xp_on_time + rules.xp_kudos + rules.xp_homework + rules.xp_good_grade
+    ceiling = children * weeks * 3 * per_lesson
+    if target_xp > ceiling:
+        raise ValidationError(
+            "Такую цель группа не сможет достичь: даже при трёх занятиях в неделю у всех детей выйдет не больше "
+            "%(max)d очков.",
+            code="never_reached",
+            params={"max": ceiling},
+        )
+    return {
+        "group": group,
+        "title": title[:120],
+        "target_xp": target_xp,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "reward": (reward or "").strip()[:200],
+    }
+
+
 def group_goal_create(
     *,
     org: Organization,
@@ -675,38 +1062,346 @@ def group_goal_create(
     ends_on: dt.date,
     reward: str = "",
 ) -> GroupGoal:
-    title = (title or "").strip()
-    if not title:
-        raise ValidationError("Назовите цель группы.", code="title_required")
-    if group.organization_id != org.pk:
-        raise ValidationError("Группа из другой организации.", code="wrong_org")
-    if not isinstance(target_xp, int) or target_xp < 1:
-        raise ValidationError("Цель — целое число очков, не меньше 1.", code="invalid_target")
-    if ends_on < starts_on:
-        raise ValidationError("Дата окончания раньше даты начала.", code="dates_order")
-    if (ends_on - starts_on).days > 366:
-        raise ValidationError("Цель группы — не дольше года.", code="too_long")
-    rules = selectors.rules_for(org=org)
-    weeks = (ends_on - starts_on).days // 7 + 1
-    children = selectors.group_students(org=org, group=group).count() or group.capacity or 1
-    ceiling = children * weeks * 3 * (rules.xp_visit + rules.xp_on_time + rules.xp_kudos)
-    if target_xp > ceiling:
-        raise ValidationError(
-            "Такую цель группа не сможет достичь: даже при трёх занятиях в неделю у всех детей выйдет не больше "
-            "%(max)d очков.",
-            code="never_reached",
-            params={"max": ceiling},
-        )
+    clean = _goal_clean(
+        org=org,
+        group=group,
+        title=title,
+        target_xp=target_xp,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reward=reward,
+    )
     with transaction.atomic():
-        goal = GroupGoal(
-            organization=org,
-            group=group,
-            title=title[:120],
-            target_xp=target_xp,
-            starts_on=starts_on,
-            ends_on=ends_on,
-            reward=(reward or "").strip()[:200],
-        )
+        goal = GroupGoal(organization=org, **clean)
         goal.full_clean(exclude=["organization", "group"])
         goal.save()
     return goal
+
+
+def group_goal_update(
+    *,
+    goal: GroupGoal,
+    group,
+    title: str,
+    target_xp: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    reward: str = "",
+) -> GroupGoal:
+    clean = _goal_clean(
+        org=goal.organization,
+        group=group,
+        title=title,
+        target_xp=target_xp,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reward=reward,
+    )
+    with transaction.atomic():
+        for name, value in clean.items():
+            setattr(goal, name, value)
+        goal.full_clean(exclude=["organization", "group"])
+        goal.save()
+    return goal
+
+
+# --- quests ---------------------------------------------------------------------------------------
+
+QUEST_STEPS_MAX = 5
+# Targets past these can never be met within a quest (at most a year, a few lessons a week).
+QUEST_TARGET_MAX = {
+    QuestMetric.VISITS: 300,
+    QuestMetric.HOMEWORK: 300,
+    QuestMetric.GOOD_GRADES: 300,
+    QuestMetric.KUDOS: 300,
+    QuestMetric.XP: 100_000,
+}
+
+
+def _prerequisite_cycle(*, quest_id: int, requires: list[Quest]) -> list[Quest] | None:
+    """The chain of prerequisites that leads from `requires` back to the quest itself, or None."""
+    edges: dict[int, list[int]] = {}
+    for quest, required in (
+        QuestPrerequisite.objects.filter(organization_id=requires[0].organization_id)
+        .exclude(quest_id=quest_id)
+        .values_list("quest_id", "required_id")
+    ):
+        edges.setdefault(quest, []).append(required)
+    for start in requires:
+        # Depth-first from each direct prerequisite, remembering the path to report it.
+        stack: list[tuple[int, list[int]]] = [(start.pk, [start.pk])]
+        seen: set[int] = set()
+        while stack:
+            node, path = stack.pop()
+            if node == quest_id:
+                titles = dict(Quest.objects.filter(pk__in=path).values_list("pk", "title"))
+                return [Quest(pk=pk, title=titles.get(pk, "")) for pk in path]
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.extend((nxt, [*path, nxt]) for nxt in edges.get(node, []))
+    return None
+
+
+def _quest_clean(
+    *, org: Organization, quest_id: int | None, fields: dict
+) -> tuple[dict, list[tuple[str, int]], list]:
+    title = (fields.get("title") or "").strip()
+    if not title:
+        raise ValidationError("Назовите квест.", code="title_required")
+    kind = fields.get("kind") or QuestKind.SOLO
+    if kind not in QuestKind.values:
+        raise ValidationError("Выберите вид квеста: личный или командный.", code="invalid_kind")
+    group = fields.get("group")
+    if group is not None and group.organization_id != org.pk:
+        raise ValidationError("Группа из другой организации.", code="wrong_org")
+    if kind == QuestKind.TEAM and group is None:
+        raise ValidationError("Командный квест проходит вся группа: выберите группу.", code="group_required")
+    starts_on, ends_on = fields.get("starts_on"), fields.get("ends_on")
+    if not isinstance(starts_on, dt.date) or not isinstance(ends_on, dt.date):
+        raise ValidationError("Укажите даты квеста.", code="dates_required")
+    if ends_on < starts_on:
+        raise ValidationError("Дата окончания раньше даты начала.", code="dates_order")
+    if (ends_on - starts_on).days > 366:
+        raise ValidationError("Квест — не дольше года.", code="too_long")
+    steps = [(metric, target) for metric, target in (fields.get("steps") or []) if metric]
+    if not steps:
+        raise ValidationError(
+            "Добавьте хотя бы один шаг: что нужно сделать и сколько раз.", code="steps_required"
+        )
+    if len(steps) > QUEST_STEPS_MAX:
+        raise ValidationError(
+            "Не больше %(max)d шагов в одном квесте.", code="too_many_steps", params={"max": QUEST_STEPS_MAX}
+        )
+    for metric, target in steps:
+        if metric not in QuestMetric.values:
+            raise ValidationError("Неизвестный шаг квеста.", code="invalid_metric")
+        if not isinstance(target, int) or isinstance(target, bool) or target < 1:
+            raise ValidationError("Сколько раз — целое число от 1.", code="invalid_target")
+        if target > QUEST_TARGET_MAX[metric]:
+            raise ValidationError(
+                "Такой шаг никогда не выполнить: «%(step)s» — не больше %(max)d.",
+                code="never_completes",
+                params={"step": QuestMetric(metric).label, "max": QUEST_TARGET_MAX[metric]},
+            )
+    rewards = {}
+    for name, label in (("reward_xp", "награда, очков"), ("reward_coins", "награда, монет")):
+        value = fields.get(name) or 0
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError("«%(label)s» — целое число.", code="not_a_number", params={"label": label})
+        if value < 0:
+            raise ValidationError(
+                "«%(label)s» не может быть отрицательной: очки у детей не отнимаем.",
+                code="negative_xp",
+                params={"label": label},
+            )
+        if value > XP_MAX:
+            raise ValidationError(
+                "«%(label)s» — не больше %(max)d.", code="too_much", params={"label": label, "max": XP_MAX}
+            )
+        rewards[name] = value
+    badge = fields.get("reward_badge")
+    if badge is not None:
+        if badge.organization_id != org.pk:
+            raise ValidationError("Значок из другой организации.", code="wrong_org")
+        if badge.rule != BadgeRule.TEACHER:
+            raise ValidationError(
+                "Наградой за квест может быть только значок, который выдают вручную (правило «Выдаёт педагог»): "
+                "остальные значки выдаются по своим правилам.",
+                code="badge_not_manual",
+            )
+    requires = list(fields.get("requires") or [])
+    for required in requires:
+        if required.organization_id != org.pk:
+            raise ValidationError("Квест из другой организации.", code="wrong_org")
+        if quest_id is not None and required.pk == quest_id:
+            raise ValidationError(
+                "Квест не может зависеть сам от себя: уберите его из списка «Сначала пройти».",
+                code="depends_on_itself",
+            )
+        if required.kind != kind or (
+            kind == QuestKind.TEAM and required.group_id != getattr(group, "pk", None)
+        ):
+            raise ValidationError(
+                "«%(title)s» нельзя сделать условием: личный квест может зависеть только от личных, командный — "
+                "от командных квестов той же группы.",
+                code="prerequisite_kind",
+                params={"title": required.title},
+            )
+    if quest_id is not None and requires:
+        cycle = _prerequisite_cycle(quest_id=quest_id, requires=requires)
+        if cycle:
+            chain = " → ".join(f"«{q.title}»" for q in [Quest(pk=quest_id, title=title), *cycle])
+            raise ValidationError(
+                "Квест зависит сам от себя по цепочке %(chain)s: его никогда не открыть. Уберите одно из условий.",
+                code="depends_on_itself",
+                params={"chain": chain},
+            )
+    clean = {
+        "title": title[:120],
+        "description": (fields.get("description") or "").strip()[:300],
+        "kind": kind,
+        "group": group,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "reward_badge": badge,
+        "group_reward": (fields.get("group_reward") or "").strip()[:200] if kind == QuestKind.TEAM else "",
+        "is_active": bool(fields.get("is_active", True)),
+        **rewards,
+    }
+    return clean, steps, requires
+
+
+def quest_save(*, org: Organization, quest: Quest | None = None, **fields) -> Quest:
+    """Create a quest (quest=None) or edit one. Refuses a quest that depends on itself, directly or
+    through a chain of prerequisites, and steps that could never be done."""
+    clean, steps, requires = _quest_clean(org=org, quest_id=quest.pk if quest else None, fields=fields)
+    with transaction.atomic():
+        if quest is None:
+            quest = Quest(organization=org)
+        for name, value in clean.items():
+            setattr(quest, name, value)
+        quest.full_clean(exclude=["organization", "group", "reward_badge"])
+        quest.save()
+        # Steps and prerequisites are configuration, not history: replaced as a whole.
+        QuestStep.objects.filter(organization=org, quest=quest).delete()
+        QuestStep.objects.bulk_create(
+            [
+                QuestStep(organization=org, quest=quest, position=i, metric=metric, target=target)
+                for i, (metric, target) in enumerate(steps, start=1)
+            ]
+        )
+        QuestPrerequisite.objects.filter(organization=org, quest=quest).delete()
+        QuestPrerequisite.objects.bulk_create(
+            [QuestPrerequisite(organization=org, quest=quest, required=r) for r in requires]
+        )
+    return quest
+
+
+def _quest_reward(*, org: Organization, quest: Quest, totals: StudentXp, day: dt.date) -> int:
+    """Pay one child for a finished quest, exactly once (keyed by quest and child). Returns the XP."""
+    source_key = quest_source_key(quest.pk, totals.student_id)
+    parts = []
+    if quest.reward_coins:
+        parts.append(f"+{quest.reward_coins} монет")
+    if quest.reward_badge_id:
+        parts.append(f"значок «{quest.reward_badge.name}»")
+    what = "командный квест" if quest.kind == QuestKind.TEAM else "квест"
+    note = f"Пройден {what} «{quest.title}»!" + (f" Награда: {', '.join(parts)}." if parts else "")
+    delta = _settle(
+        org_id=org.pk,
+        student_id=totals.student_id,
+        source_key=source_key,
+        occurred_on=day,
+        wanted=[Wanted(Component.QUEST, quest.reward_xp, "quest", note[:300])],
+    )
+    if delta:
+        StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
+    if quest.reward_coins:
+        _settle_coins(totals=totals, source_key=source_key, wanted=quest.reward_coins)
+    if quest.reward_badge_id:
+        BadgeAward.objects.get_or_create(
+            organization=org,
+            badge_id=quest.reward_badge_id,
+            student_id=totals.student_id,
+            defaults={"awarded_on": day, "note": f"За квест «{quest.title}»"[:300]},
+        )
+    return delta
+
+
+def _complete(*, org: Organization, quest: Quest, day: dt.date, student_id=None, group_id=None) -> bool:
+    """Record the completion; False when someone else recorded it first (the unique constraint decides)."""
+    try:
+        with transaction.atomic():
+            QuestCompletion.objects.create(
+                organization=org, quest=quest, student_id=student_id, group_id=group_id, completed_on=day
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def quests_evaluate(
+    *, org: Organization, student_id: int, day: dt.date, metrics: frozenset[str] | None = None
+) -> list[Quest]:
+    """Complete and pay the child's solo quests that are now done; check the group's team quests after
+    commit. The caller holds the child's totals lock, so a solo quest is paid once.
+
+    `metrics` names the quest steps the event can move (None: any). A team quest none of whose steps it
+    can move is not re-checked, unless it waits on another quest (finishing that one may open it)."""
+    candidates, finished = selectors.quests_open_with_finished(org=org, student_id=student_id, day=day)
+    if not candidates:
+        return []
+    done: list[Quest] = []
+    solo = [q for q in candidates if q.kind == QuestKind.SOLO]
+    required = selectors.prerequisites_of(org=org, quests=candidates)
+    # Read once: a quest's own reward (component "quest") never counts towards another quest's steps.
+    reached = selectors.quests_reached(org=org, quests=solo, student_ids=[student_id])
+    progressed = True
+    # A quest finished now may unlock one that depends on it: go round until nothing changes.
+    while progressed and solo:
+        progressed = False
+        for quest in list(solo):
+            if quest.pk in finished or not required[quest.pk] <= finished:
+                continue
+            if quest.pk not in reached:
+                continue
+            solo.remove(quest)
+            if _complete(org=org, quest=quest, day=day, student_id=student_id):
+                totals = _totals_locked(org_id=org.pk, student_id=student_id)
+                _quest_reward(org=org, quest=quest, totals=totals, day=day)
+                done.append(quest)
+            finished.add(quest.pk)
+            progressed = True
+    for quest in candidates:
+        if quest.kind != QuestKind.TEAM:
+            continue
+        if metrics is not None and not required[quest.pk]:
+            if not any(step.metric in metrics for step in quest.steps.all()):
+                continue
+        # Paying a whole group takes every child's lock: do it in its own transaction, after ours.
+        transaction.on_commit(
+            lambda q=quest.pk, g=quest.group_id: team_quest_settle(
+                org_id=org.pk, quest_id=q, group_id=g, day=day
+            )
+        )
+    return done
+
+
+def team_quest_settle(*, org_id: int, quest_id: int, group_id: int, day: dt.date) -> bool:
+    """Complete a team quest when the group's children together did every step, and pay each of them once.
+    Children's rows are locked in id order, so two settlements never wait on each other in a circle."""
+    from kruzhok.lib.tenancy import tenant_context
+
+    with tenant_context(org_id), transaction.atomic():
+        # This runs after every mark of a group with a team quest: the quest brings its organisation
+        # and group along, and one read of the group's completions answers "done already?" too.
+        quest = (
+            Quest.objects.select_related("organization", "reward_badge", "group")
+            .filter(organization_id=org_id, pk=quest_id, is_active=True)
+            .first()
+        )
+        if quest is None:
+            return False
+        org = quest.organization
+        if quest.group_id == group_id:
+            group = quest.group
+        else:
+            group = Group.objects.filter(organization=org, pk=group_id).first()
+        if group is None:
+            return False
+        finished = set(
+            QuestCompletion.objects.filter(organization=org, group=group).values_list("quest_id", flat=True)
+        )
+        if quest.pk in finished or not selectors.prerequisites_met(quest=quest, finished=finished):
+            return False
+        student_ids = sorted(selectors.group_students(org=org, group=group).values_list("pk", flat=True))
+        if quest.pk not in selectors.quests_reached(org=org, quests=[quest], student_ids=student_ids):
+            return False
+        if not _complete(org=org, quest=quest, day=day, group_id=group.pk):
+            return False
+        for student_id in student_ids:
+            totals = _totals_locked(org_id=org.pk, student_id=student_id)
+            _quest_reward(org=org, quest=quest, totals=totals, day=day)
+            badges_evaluate(org=org, student_id=student_id, today=day)
+    return True

@@ -169,6 +169,7 @@ def settings_page(request):
             "badge_form": forms.BadgeForm(),
             "badges": selectors.badge_list(org=request.org),
             "goals": selectors.goal_list(org=request.org),
+            "quests": selectors.quest_list(org=request.org),
         },
     )
 
@@ -187,6 +188,99 @@ def goal_create(request):
             messages.success(request, _("Цель группы добавлена: дети увидят её на своих страницах."))
             return redirect("gamification:settings")
     return render(request, "gamification/goal_form.html", {"form": form, "error": error})
+
+
+@role_required("gamification.manage")
+@require_http_methods(["GET", "POST"])
+def goal_edit(request, goal_pk: int):
+    goal = selectors.goal_get(org=request.org, pk=goal_pk)
+    groups = group_list(membership=request.membership)
+    if not groups.filter(pk=goal.group_id).exists():
+        # A manager edits goals of their own branches' groups only.
+        raise Http404
+    initial = {f: getattr(goal, f) for f in ("group", "title", "target_xp", "starts_on", "ends_on", "reward")}
+    form = forms.GroupGoalForm(request.POST or None, groups=groups, initial=initial)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_goal_update(goal=goal, **form.cleaned_data)
+        except ValidationError as exc:
+            error = _errors_text(exc)
+        else:
+            messages.success(request, _("Цель группы сохранена."))
+            return redirect("gamification:settings")
+    return render(request, "gamification/goal_form.html", {"form": form, "error": error, "goal": goal})
+
+
+def _quest_form(request, quest=None):
+    quests = selectors.quest_list(org=request.org)
+    if quest is not None:
+        quests = quests.exclude(pk=quest.pk)
+    return forms.QuestForm(
+        request.POST or None,
+        groups=group_list(membership=request.membership),
+        badges=selectors.teacher_badges(org=request.org),
+        quests=quests,
+        initial=forms.QuestForm.initial_for(quest) if quest is not None and request.method == "GET" else None,
+    )
+
+
+@role_required("gamification.manage")
+@require_http_methods(["GET", "POST"])
+def quest_create(request):
+    form = _quest_form(request)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.quest_save(org=request.org, **form.service_fields())
+        except ValidationError as exc:
+            error = _errors_text(exc)
+        else:
+            messages.success(request, _("Квест добавлен: дети увидят его на своих страницах."))
+            return redirect("gamification:settings")
+    return render(request, "gamification/quest_form.html", {"form": form, "error": error})
+
+
+@role_required("gamification.manage")
+@require_http_methods(["GET", "POST"])
+def quest_edit(request, quest_pk: int):
+    quest = selectors.quest_get(org=request.org, pk=quest_pk)
+    if quest.group_id and not group_list(membership=request.membership).filter(pk=quest.group_id).exists():
+        raise Http404
+    form = _quest_form(request, quest)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.quest_save(org=request.org, quest=quest, **form.service_fields())
+        except ValidationError as exc:
+            error = _errors_text(exc)
+        else:
+            messages.success(
+                request, _("Квест сохранён. Новые шаги действуют для тех, кто его ещё не прошёл.")
+            )
+            return redirect("gamification:settings")
+    return render(request, "gamification/quest_form.html", {"form": form, "error": error, "quest": quest})
+
+
+@role_required("gamification.manage")
+@require_http_methods(["GET", "POST"])
+def badge_edit(request, badge_pk: int):
+    badge = selectors.badge_get(org=request.org, pk=badge_pk)
+    initial = {
+        f: getattr(badge, f)
+        for f in ("name", "description", "rule", "event", "threshold", "symbol", "color", "is_active")
+    }
+    form = forms.BadgeForm(request.POST or None, initial=initial)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.badge_update(badge=badge, **form.cleaned_data)
+        except ValidationError as exc:
+            error = _errors_text(exc)
+        else:
+            messages.success(request, _("Значок сохранён. Кто его уже получил, тот его сохранит."))
+            return redirect("gamification:settings")
+    return render(request, "gamification/badge_form.html", {"form": form, "error": error, "badge": badge})
 
 
 @role_required("gamification.manage")
@@ -277,6 +371,24 @@ def shop_manage(request):
             "pending": selectors.requests_for_staff(membership=request.membership),
         },
     )
+
+
+@role_required("gamification.manage")
+@require_http_methods(["GET", "POST"])
+def reward_edit(request, reward_pk: int):
+    reward = selectors.reward_get(org=request.org, pk=reward_pk)
+    initial = {f: getattr(reward, f) for f in ("title", "description", "price", "stock", "is_active")}
+    form = forms.RewardEditForm(request.POST or None, initial=initial)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reward_update(reward=reward, **form.cleaned_data)
+        except ValidationError as exc:
+            error = _errors_text(exc)
+        else:
+            messages.success(request, _("Награда сохранена."))
+            return redirect("gamification:shop_manage")
+    return render(request, "gamification/reward_form.html", {"form": form, "error": error, "reward": reward})
 
 
 @role_required("gamification.manage")

@@ -108,14 +108,11 @@ def test_switched_off_gamification_gives_nothing(alpha, mark):
 
 
 def test_paying_money_never_earns_xp():
-    # XP comes only from these components, and we listen to attendance only, never to billing.
-    assert set(Component.values) == {"visit", "on_time", "kudos"}
-    subscribed = {
-        topic
-        for topic, handlers_ in events._subscribers.items()
-        if handlers.on_attendance_marked in handlers_
-    }
-    assert subscribed == {"attendance.marked"}
+    # XP comes only from these components, and we listen to attendance and homework, never to billing.
+    assert set(Component.values) == {"visit", "on_time", "kudos", "homework", "grade", "quest"}
+    ours = {handlers.on_attendance_marked, handlers.on_homework_recorded}
+    subscribed = {topic for topic, handlers_ in events._subscribers.items() if ours & set(handlers_)}
+    assert subscribed == {"attendance.marked", "homework.recorded"}
 
 
 def test_one_organisations_marks_never_touch_anothers_xp(alpha, beta, mark):

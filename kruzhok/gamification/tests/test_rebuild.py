@@ -56,3 +56,44 @@ def test_a_missed_event_is_caught_up(alpha):
 def test_an_unknown_org_is_an_error(db):
     with pytest.raises(CommandError):
         call_command("gamification_rebuild", "--org", "nope")
+
+
+def test_homework_and_quests_are_checked_and_caught_up(alpha, mark, capsys):
+    import datetime as dt
+
+    from kruzhok.gamification import services
+    from kruzhok.gamification.models import QuestCompletion, XpAward
+    from kruzhok.homework.models import HomeworkResult
+
+    day = alpha.lesson.starts_at.date()
+    services.quest_save(
+        org=alpha.org,
+        title="Один визит",
+        starts_on=day - dt.timedelta(days=2),
+        ends_on=day + dt.timedelta(days=2),
+        steps=[("visits", 1)],
+        reward_xp=20,
+    )
+    mark(alpha, "present")
+    call_command("gamification_rebuild", "--check")
+    assert "found 0 difference(s)" in capsys.readouterr().out
+    # A homework result written without its event, and a completion lost with its reward.
+    HomeworkResult.objects.create(
+        organization=alpha.org,
+        lesson=alpha.lesson,
+        student=alpha.student,
+        enrollment=alpha.enrollment,
+        status="submitted",
+        grade=5,
+    )
+    QuestCompletion.objects.all().delete()
+    XpAward.objects.filter(component="quest").delete()
+    with pytest.raises(CommandError):
+        call_command("gamification_rebuild", "--check")
+    out = capsys.readouterr().out
+    assert "homework" in out and "not completed" in out
+    call_command("gamification_rebuild")
+    capsys.readouterr()
+    call_command("gamification_rebuild", "--check")
+    assert "found 0 difference(s)" in capsys.readouterr().out
+    assert StudentXp.objects.get(student=alpha.student).xp == 15 + 10 + 10 + 20

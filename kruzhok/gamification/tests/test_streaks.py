@@ -88,3 +88,64 @@ def test_engagement_signals_show_a_slowing_pace_and_a_broken_streak(alpha, lesso
     assert signals.xp_last_4_weeks == 0 and signals.xp_previous_4_weeks == 15
     assert signals.xp_pace == 0.0
     assert signals.streak_broken and signals.best_streak_weeks == 1
+
+
+def test_four_weeks_in_a_row_earn_a_freeze_that_saves_a_missed_week(alpha, lesson_on):
+    for n in (7, 6, 5, 4):
+        put(alpha, lesson_on, week(n), "present")
+    assert streak_weeks(org=alpha.org, student=alpha.student, today=week(4)).freezes == 1
+    put(alpha, lesson_on, week(3), "absent")  # no reason: the freeze is used instead of breaking
+    put(alpha, lesson_on, week(2), "present")
+    put(alpha, lesson_on, week(1), "present")
+    result = streak(alpha)
+    assert result.current == 6 and result.freezes == 0
+    assert result.frozen_weeks == (week(3) - dt.timedelta(days=week(3).weekday()),)
+    page = streak_weeks(org=alpha.org, student=alpha.student, today=TODAY)
+    assert page.to_next_freeze == 2
+
+
+def test_without_a_freeze_a_missed_week_still_breaks_and_freezes_are_capped_at_two(alpha, lesson_on):
+    for n in range(15, 3, -1):  # 12 weeks in a row: three freezes earned, only two kept
+        put(alpha, lesson_on, week(n), "present")
+    assert streak_weeks(org=alpha.org, student=alpha.student, today=week(4)).freezes == 2
+    for n in (3, 2, 1):
+        put(alpha, lesson_on, week(n), "absent")
+    result = streak(alpha)
+    assert result.current == 0 and result.best == 12 and len(result.frozen_weeks) == 2
+
+
+def test_an_absence_on_a_holiday_does_not_break_the_streak(alpha, lesson_on):
+    from kruzhok.school.models import Holiday
+
+    put(alpha, lesson_on, week(3), "present")
+    Holiday.objects.create(organization=alpha.org, name="Каникулы", start_date=week(2), end_date=week(2))
+    put(alpha, lesson_on, week(2), "absent")
+    put(alpha, lesson_on, week(1), "present")
+    assert streak(alpha).current == 2
+
+
+def test_an_absence_while_the_subscription_is_frozen_does_not_break_the_streak(alpha, lesson_on):
+    from kruzhok.billing import services as billing
+
+    plan = billing.plan_create(
+        org=alpha.org, name="Абонемент", kind="pack", course=alpha.course, price="4000", lessons=8
+    )
+    sub = billing.subscription_sell(
+        org=alpha.org,
+        actor=alpha.owner,
+        student=alpha.student,
+        plan=plan,
+        valid_from=week(4),
+        sold_on=week(4),
+    )
+    put(alpha, lesson_on, week(3), "present")
+    billing.subscription_freeze(
+        subscription=sub,
+        start_date=week(2) - dt.timedelta(days=1),
+        end_date=week(2) + dt.timedelta(days=1),
+        reason="Болеет",
+        actor=alpha.owner,
+    )
+    put(alpha, lesson_on, week(2), "absent")
+    put(alpha, lesson_on, week(1), "present")
+    assert streak(alpha).current == 2

@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from kruzhok.gamification import services
@@ -102,6 +103,9 @@ def test_the_manager_saves_rules_and_sees_bad_input_explained(alpha, client_as):
         "xp_on_time": "5",
         "count_kudos": "on",
         "xp_kudos": "15",
+        "count_homework": "on",
+        "xp_homework": "10",
+        "xp_good_grade": "10",
         "daily_cap": "60",
         "leaderboard_top": "3",
         "coins_per_visit": "1",
@@ -163,3 +167,65 @@ def test_a_teacher_gives_a_teacher_badge_from_the_kudos_page(alpha, beta, mark, 
     assert client_as(alpha.teacher).post(url, {"badge": "x<script>"}).status_code == 404
     assert client_as(alpha.teacher).post(url, {"badge": manual.pk}).status_code == 302
     assert BadgeAward.objects.filter(badge=manual, student=alpha.student).count() == 1
+
+
+def test_the_manager_edits_a_badge_a_reward_and_a_goal(alpha, client_as):
+    import datetime as dt
+
+    from kruzhok.gamification.models import Badge, GroupGoal, Reward
+
+    client = client_as(alpha.manager)
+    badge = services.badge_create(org=alpha.org, name="Десять", rule="count", event="visit", threshold=10)
+    form = {"name": "Двадцать", "rule": "count", "event": "visit", "threshold": "20", "symbol": "20"}
+    form |= {"color": "#112233", "is_active": "on"}
+    assert client.post(reverse("gamification:badge_edit", args=[badge.pk]), form).status_code == 302
+    assert Badge.objects.get(pk=badge.pk).threshold == 20
+    never = client.post(
+        reverse("gamification:badge_edit", args=[badge.pk]), {**form, "rule": "streak", "threshold": "500"}
+    )
+    assert "никогда не выдадут" in never.content.decode()
+    assert Badge.objects.get(pk=badge.pk).rule == "count"
+
+    reward = services.reward_create(org=alpha.org, title="Кепка", price=10, stock=1)
+    url = reverse("gamification:reward_edit", args=[reward.pk])
+    assert client.post(url, {"title": "Кепка", "price": "12", "stock": "5"}).status_code == 302
+    assert (Reward.objects.get(pk=reward.pk).stock, Reward.objects.get(pk=reward.pk).is_active) == (5, False)
+    assert client.post(url, {"title": "Кепка", "price": "12", "stock": "-1"}).status_code == 200
+
+    today = alpha.lesson.starts_at.date()
+    goal = services.group_goal_create(
+        org=alpha.org,
+        group=alpha.group,
+        title="Цель",
+        target_xp=50,
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=20),
+    )
+    url = reverse("gamification:goal_edit", args=[goal.pk])
+    data = {
+        "group": alpha.group.pk,
+        "title": "Новая цель",
+        "target_xp": "80",
+        "starts_on": today,
+        "ends_on": today + dt.timedelta(days=20),
+    }
+    assert client.post(url, data).status_code == 302
+    assert GroupGoal.objects.get(pk=goal.pk).title == "Новая цель"
+    assert client_as(alpha.teacher).get(url).status_code == 403
+
+
+def test_a_milestone_badge_is_given_at_its_xp_and_refused_when_nothing_gives_xp(alpha, mark):
+    services.badge_create(org=alpha.org, name="Пятнадцать очков", rule="milestone", threshold=15)
+    mark(alpha, "present")
+    assert alpha.student.badge_awards.filter(badge__name="Пятнадцать очков").exists()
+    services.gamification_settings_update(
+        org=alpha.org,
+        count_visits=False,
+        count_on_time=False,
+        count_kudos=False,
+        count_homework=False,
+        count_grades=False,
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.badge_create(org=alpha.org, name="Тысяча", rule="milestone", threshold=1000)
+    assert exc.value.code == "never_fires"
