@@ -3,13 +3,14 @@ number shown anywhere must be derivable from it. Returns human-readable problems
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from kruzhok.billing.models import (
     Account,
     EntryKind,
     LedgerEntry,
+    MakeupLesson,
     Payment,
     PaymentStatus,
     Subscription,
@@ -70,4 +71,30 @@ def ledger_problems(*, org_id: int | None = None) -> list[str]:
     )
     for row in doubled:
         problems.append(f"attendance mark {row['attendance_mark_id']}: written off {row['n']} times")
+
+    # A lesson is written off once per child, whether by its own mark or by its make-up visit.
+    twice = (
+        LedgerEntry.objects.filter(kind=EntryKind.WRITEOFF, reversed_by__isnull=True, **scope)
+        .exclude(lesson__isnull=True)
+        .values("lesson_id", "student_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    for row in twice:
+        problems.append(
+            f"lesson {row['lesson_id']}, student {row['student_id']}: written off {row['n']} times"
+        )
+
+    # A write-off for a lesson other than the marked one is a make-up visit: it needs its booking.
+    visits = (
+        LedgerEntry.objects.filter(kind=EntryKind.WRITEOFF, **scope)
+        .exclude(attendance_mark__isnull=True)
+        .exclude(lesson_id=F("attendance_mark__lesson_id"))
+        .values_list("pk", "attendance_mark__lesson_id", "student_id", "lesson_id")
+    )
+    for pk, visit_lesson, student, missed_lesson in visits:
+        if not MakeupLesson.objects.filter(
+            lesson_id=visit_lesson, student_id=student, missed_mark__lesson_id=missed_lesson
+        ).exists():
+            problems.append(f"entry {pk}: a make-up write-off without its booking")
     return problems

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from kruzhok.billing.models import PaymentMethod, PlanKind
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MONTH_WIDGET = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+MONTH_FORMATS = ["%Y-%m", "%Y-%m-%d", "%m.%Y"]
 MONEY_WIDGET = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "4500"})
 
 
@@ -51,7 +53,11 @@ class PlanForm(forms.Form):
 class SellForm(forms.Form):
     plan = forms.ModelChoiceField(label=_("Тариф"), queryset=None, empty_label=None)
     guardian = forms.ModelChoiceField(label=_("Кто платит"), queryset=None, empty_label=None)
-    valid_from = forms.DateField(label=_("Начало действия"), widget=DATE_WIDGET)
+    valid_from = forms.DateField(
+        label=_("Начало действия"),
+        widget=DATE_WIDGET,
+        help_text=_("Помесячный абонемент действует весь календарный месяц этой даты."),
+    )
     sibling_discount = forms.BooleanField(label=_("Скидка для братьев и сестёр"), required=False)
     promo_code = forms.CharField(label=_("Промокод"), required=False, max_length=32)
     manual_discount = MoneyField(label=_("Скидка вручную, ₽"), required=False)
@@ -112,11 +118,38 @@ class SettingsForm(forms.Form):
     renewal_days = forms.IntegerField(
         label=_("Предупреждать об окончании абонемента за, дней"), min_value=1, max_value=60
     )
+    makeup_for_excused = forms.BooleanField(
+        label=_("Пропуск по уважительной причине можно отработать в другой группе курса"), required=False
+    )
+    makeup_days = forms.IntegerField(
+        label=_("Отработать в течение, дней"), min_value=1, max_value=180, required=False
+    )
+    makeup_same_branch = forms.BooleanField(
+        label=_("Отработка — только в группах своего филиала"), required=False
+    )
+    monthly_prorate = forms.BooleanField(
+        label=_("Помесячный абонемент, купленный не с 1-го числа, — за оставшиеся дни месяца"),
+        required=False,
+    )
+
+
+class MakeupBookForm(forms.Form):
+    lesson = forms.ModelChoiceField(label=_("Занятие для отработки"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, lessons, tz, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lesson"].queryset = lessons
+        self.fields["lesson"].label_from_instance = lambda lesson: (
+            f"{lesson.starts_at.astimezone(tz):%d.%m %H:%M} · {lesson.group.name} · {lesson.group.branch.name}"
+        )
 
 
 class EndingForm(forms.Form):
     days = forms.IntegerField(
         label=_("Заканчиваются в ближайшие, дней"), min_value=1, max_value=90, required=False
+    )
+    trial_days = forms.IntegerField(
+        label=_("Пробное было не меньше, дней назад"), min_value=0, max_value=365, required=False
     )
 
 
@@ -131,11 +164,20 @@ class RevenueForm(forms.Form):
             ("teacher", _("по преподавателям")),
         ],
     )
-    date_from = forms.DateField(label=_("С"), required=False, widget=DATE_WIDGET)
-    date_to = forms.DateField(label=_("По"), required=False, widget=DATE_WIDGET)
+    month_from = forms.DateField(
+        label=_("С месяца"), required=False, widget=MONTH_WIDGET, input_formats=MONTH_FORMATS
+    )
+    month_to = forms.DateField(
+        label=_("По месяц"), required=False, widget=MONTH_WIDGET, input_formats=MONTH_FORMATS
+    )
 
     def clean(self):
         data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError(_("Дата «с» позже даты «по»."), code="invalid_dates")
+        if data.get("month_from") and data.get("month_to"):
+            if data["month_from"].replace(day=1) > data["month_to"]:
+                raise forms.ValidationError(_("Месяц «с» позже месяца «по»."), code="invalid_dates")
+            if (data["month_to"].year - data["month_from"].year) * 12 + data["month_to"].month - data[
+                "month_from"
+            ].month >= 36:
+                raise forms.ValidationError(_("Не больше 36 месяцев за раз."), code="too_long")
         return data

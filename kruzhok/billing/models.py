@@ -28,6 +28,16 @@ class BillingSettings(TenantOwned):
         _("скидка для братьев и сестёр, %"), default=10
     )
     renewal_days = models.PositiveSmallIntegerField(_("предупреждать об окончании за, дней"), default=7)
+    # Make-up lessons (отработки): a missed lesson is attended later in another group of the course.
+    makeup_for_excused = models.BooleanField(
+        _("пропуск по уважительной причине можно отработать"), default=True
+    )
+    makeup_days = models.PositiveSmallIntegerField(_("отработать в течение, дней"), default=30)
+    makeup_same_branch = models.BooleanField(_("отработка только в группах своего филиала"), default=False)
+    # A monthly subscription bought after the 1st costs only the days left in the month.
+    monthly_prorate = models.BooleanField(
+        _("помесячный абонемент с середины месяца — за оставшиеся дни"), default=False
+    )
 
     class Meta(TenantOwned.Meta):
         ordering = ["organization_id"]
@@ -35,6 +45,9 @@ class BillingSettings(TenantOwned):
             models.UniqueConstraint(fields=["organization"], name="billing_settings_one_per_org"),
             models.CheckConstraint(
                 condition=Q(sibling_discount_percent__lte=100), name="billing_sibling_percent_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(makeup_days__gte=1, makeup_days__lte=180), name="billing_makeup_days_valid"
             ),
         ]
 
@@ -181,6 +194,43 @@ class SubscriptionFreeze(TenantOwned):
     @property
     def days(self) -> int:
         return (self.end_date - self.start_date).days + 1
+
+
+class MakeupStatus(models.TextChoices):
+    BOOKED = "booked", _("Записан")
+    CANCELLED = "cancelled", _("Отменена")
+
+
+class MakeupLesson(TenantOwned):
+    """A make-up (отработка): the child missed `missed_mark`'s lesson for a good reason and comes to
+    `lesson` of another group of the same course instead. Whether it was used is read from the
+    child's mark on that lesson, never stored; the visit writes off the missed lesson, not a new one."""
+
+    student = models.ForeignKey("school.Student", on_delete=models.CASCADE, related_name="makeups")
+    missed_mark = models.ForeignKey(
+        "attendance.AttendanceMark", on_delete=models.CASCADE, related_name="makeups"
+    )
+    lesson = models.ForeignKey("school.Lesson", on_delete=models.CASCADE, related_name="makeup_visits")
+    expires_on = models.DateField(_("отработать до"))
+    status = models.CharField(max_length=16, choices=MakeupStatus.choices, default=MakeupStatus.BOOKED)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta(TenantOwned.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lesson", "student"])]
+        constraints = [
+            # One live booking per missed lesson and one per child and lesson: a double click books once.
+            models.UniqueConstraint(
+                fields=["missed_mark"], condition=Q(status="booked"), name="billing_makeup_one_per_miss"
+            ),
+            models.UniqueConstraint(
+                fields=["lesson", "student"],
+                condition=Q(status="booked"),
+                name="billing_makeup_one_per_visit",
+            ),
+        ]
 
 
 class PaymentMethod(models.TextChoices):

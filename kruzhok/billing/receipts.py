@@ -2,37 +2,15 @@
 it is the centre's own confirmation that the money was received."""
 
 import io
-import os
-from pathlib import Path
 
 from django.utils import timezone
 from django.utils.formats import number_format
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from kruzhok.billing.models import Payment
-
-# Cyrillic needs a TrueType font; reportlab's built-in Helvetica has none.
-FONT_CANDIDATES = [
-    os.environ.get("BILLING_RECEIPT_FONT", ""),
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-]
-FONT_NAME = "KruzhokReceipt"
-
-
-def _font() -> str:
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    for candidate in FONT_CANDIDATES:
-        if candidate and Path(candidate).is_file():
-            pdfmetrics.registerFont(TTFont(FONT_NAME, candidate))
-            return FONT_NAME
-    return "Helvetica"
+from kruzhok.lib.pdf import cyrillic_font
 
 
 def _rub(amount) -> str:
@@ -43,7 +21,7 @@ def receipt_pdf(*, payment: Payment, refunded=None) -> bytes:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A5)
     width, height = A5
-    font = _font()
+    font = cyrillic_font()  # shared with reports (kruzhok/lib/pdf.py)
     org = payment.account.organization
     paid_at = timezone.localtime(payment.paid_at or payment.created_at)
     lines = [

@@ -4,21 +4,30 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db.models import DecimalField, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Concat, TruncMonth
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from kruzhok.accounts.models import Membership, Role
+from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
 from kruzhok.billing.models import (
     Account,
-    EntryKind,
     LedgerEntry,
     Payment,
+    PlanKind,
     PricePlan,
     PromoCode,
     Subscription,
     SubscriptionStatus,
 )
-from kruzhok.school.models import OPEN_ENROLLMENT_STATUSES, Enrollment, Guardian, Student, StudentGuardian
+from kruzhok.lib.dates import org_timezone
+from kruzhok.school.models import (
+    OPEN_ENROLLMENT_STATUSES,
+    Branch,
+    Enrollment,
+    Guardian,
+    Student,
+    StudentGuardian,
+)
 from kruzhok.school.selectors.people import enrollment_list, guardian_list, student_list
 
 ZERO = Decimal("0.00")
@@ -208,52 +217,19 @@ def family_account(*, user, org) -> Account | None:
 
 # ---------------------------------------------------------------- revenue
 
-REVENUE_GROUPINGS = {
-    "month": "month",
-    "branch": "subscription__group__branch__name",
-    "course": "subscription__course__title",
-    "teacher": "teacher_name",
-}
+# The ledger's revenue (earned, received, sold) lives in its own module; analytics reads it from here.
+from kruzhok.billing.revenue import revenue_by  # noqa: E402, F401
 
 
-def revenue_rows(*, membership: Membership, date_from: dt.date, date_to: dt.date, by: str) -> list[dict]:
-    """Sales (price minus discounts, net of reversals) and money received, grouped by `by`:
-    month, branch, course or teacher. A row: {"key": label, "sales": Decimal, "received": Decimal}."""
-    entries = LedgerEntry.objects.filter(
-        organization_id=membership.organization_id, occurred_on__gte=date_from, occurred_on__lte=date_to
+def revenue_branch_ids(*, membership: Membership) -> list[int] | None:
+    """The branches whose revenue the member may see: None (all) for the owner."""
+    if membership.role == Role.OWNER:
+        return None
+    return list(
+        Branch.objects.filter(
+            organization_id=membership.organization_id, managers=membership.user_id
+        ).values_list("pk", flat=True)
     )
-    if membership.role != Role.OWNER:
-        entries = entries.filter(account__in=account_list(membership=membership).values("pk"))
-    sale_kinds = [EntryKind.CHARGE, EntryKind.DISCOUNT]
-    money_kinds = [EntryKind.PAYMENT, EntryKind.REFUND]
-    sales = entries.filter(
-        Q(kind__in=sale_kinds) | Q(kind=EntryKind.CORRECTION, reverses__kind__in=sale_kinds),
-        subscription__isnull=False,
-    )
-    received = entries.filter(
-        Q(kind__in=money_kinds) | Q(kind=EntryKind.CORRECTION, reverses__kind__in=money_kinds)
-    )
-    key = REVENUE_GROUPINGS[by]
-    annotate = {}
-    if by == "month":
-        annotate = {"month": TruncMonth("occurred_on")}
-    elif by == "teacher":
-        annotate = {
-            "teacher_name": Concat(
-                "subscription__group__teacher__last_name",
-                Value(" "),
-                "subscription__group__teacher__first_name",
-            )
-        }
-    rows: dict = {}
-    for row in sales.annotate(**annotate).values(key).annotate(total=Sum("amount")).order_by():
-        rows.setdefault(row[key], {"key": row[key], "sales": ZERO, "received": ZERO})["sales"] = -row["total"]
-    if by == "month":
-        for row in received.annotate(**annotate).values(key).annotate(total=Sum("amount")).order_by():
-            rows.setdefault(row[key], {"key": row[key], "sales": ZERO, "received": ZERO})["received"] = row[
-                "total"
-            ]
-    return sorted(rows.values(), key=lambda r: (r["key"] is None, str(r["key"])))
 
 
 def enrollments_without_subscription(*, membership: Membership, today: dt.date):
@@ -274,4 +250,34 @@ def enrollments_without_subscription(*, membership: Membership, today: dt.date):
         .filter(covered=False)
         .select_related("student", "group")
         .order_by("status", "group__name", "student__last_name")
+    )
+
+
+def trials_unconverted(*, membership: Membership, today: dt.date, after_days: int = 3):
+    """Children who came to their first lesson (a trial, usually) at least `after_days` ago and
+    whose family has bought no paid subscription for the course since: the sales follow-up list.
+    Each enrollment gets `first_visit` (when the child first came)."""
+    first_visit = (
+        AttendanceMark.objects.filter(
+            enrollment_id=OuterRef("pk"), status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE]
+        )
+        .order_by("lesson__starts_at")
+        .values("lesson__starts_at")[:1]
+    )
+    paid = Subscription.objects.filter(
+        organization_id=membership.organization_id,
+        student_id=OuterRef("student_id"),
+        course_id=OuterRef("group__course_id"),
+        status=SubscriptionStatus.ACTIVE,
+    ).exclude(kind=PlanKind.TRIAL)
+    cutoff = dt.datetime.combine(
+        today - dt.timedelta(days=after_days), dt.time.max, tzinfo=org_timezone(membership.organization)
+    )
+    return (
+        enrollment_list(membership=membership)
+        .filter(status__in=OPEN_ENROLLMENT_STATUSES)
+        .annotate(first_visit=Subquery(first_visit), paid=Exists(paid))
+        .filter(paid=False, first_visit__lte=cutoff)
+        .select_related("student", "group")
+        .order_by("first_visit", "student__last_name")
     )

@@ -6,9 +6,11 @@ attendance mark post at most once. A losing racer gets IntegrityError inside a s
 what the winner wrote.
 """
 
+import calendar
 import datetime as dt
 import logging
-from decimal import Decimal, InvalidOperation
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.conf import settings as django_settings
@@ -24,6 +26,8 @@ from kruzhok.billing.models import (
     BillingSettings,
     EntryKind,
     LedgerEntry,
+    MakeupLesson,
+    MakeupStatus,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -35,13 +39,14 @@ from kruzhok.billing.models import (
     SubscriptionStatus,
 )
 from kruzhok.lib import events
-from kruzhok.lib.dates import org_today
+from kruzhok.lib.dates import org_timezone, org_today
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
     Course,
     Enrollment,
     Group,
     Guardian,
+    Lesson,
     LessonStatus,
     Student,
     StudentGuardian,
@@ -175,18 +180,44 @@ def billing_settings_for(*, org) -> BillingSettings:
     return row
 
 
+MAKEUP_DAYS_MAX = 180
+
+
 def billing_settings_update(
-    *, org, writeoff_unexcused_absence: bool, sibling_discount_percent: int, renewal_days: int
+    *,
+    org,
+    writeoff_unexcused_absence: bool,
+    sibling_discount_percent: int,
+    renewal_days: int,
+    makeup_for_excused: bool | None = None,
+    makeup_days: int | None = None,
+    makeup_same_branch: bool | None = None,
+    monthly_prorate: bool | None = None,
 ) -> BillingSettings:
+    """Saves the centre's rules; a rule passed as None keeps its current value."""
     if not 0 <= int(sibling_discount_percent) <= 100:
         raise ValidationError("Скидка — от 0 до 100 %.", code="invalid_percent")
     if not 1 <= int(renewal_days) <= 60:
         raise ValidationError("Предупреждать — за 1–60 дней.", code="invalid_days")
+    if makeup_days is not None and not 1 <= int(makeup_days) <= MAKEUP_DAYS_MAX:
+        raise ValidationError(
+            "Срок отработки — от 1 до %(max)d дней.",
+            code="invalid_makeup_days",
+            params={"max": MAKEUP_DAYS_MAX},
+        )
     with transaction.atomic():
         row = billing_settings_for(org=org)
         row.writeoff_unexcused_absence = bool(writeoff_unexcused_absence)
         row.sibling_discount_percent = int(sibling_discount_percent)
         row.renewal_days = int(renewal_days)
+        if makeup_for_excused is not None:
+            row.makeup_for_excused = bool(makeup_for_excused)
+        if makeup_days is not None:
+            row.makeup_days = int(makeup_days)
+        if makeup_same_branch is not None:
+            row.makeup_same_branch = bool(makeup_same_branch)
+        if monthly_prorate is not None:
+            row.monthly_prorate = bool(monthly_prorate)
         row.full_clean(exclude=["organization"], validate_constraints=False, validate_unique=False)
         row.save()
     return row
@@ -344,6 +375,44 @@ def _has_sibling_subscription(account: Account, student: Student, on_date: dt.da
     )
 
 
+def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    last = calendar.monthrange(day.year, day.month)[1]
+    return day.replace(day=1), day.replace(day=last)
+
+
+def _group_lessons_between(*, org, group_id: int, first: dt.date, last: dt.date) -> int:
+    zone = org_timezone(org)
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return (
+        Lesson.objects.filter(
+            organization_id=org.pk, group_id=group_id, starts_at__gte=start, starts_at__lt=end
+        )
+        .exclude(status=LessonStatus.CANCELLED)
+        .count()
+    )
+
+
+def monthly_terms(
+    *, org, plan: PricePlan, group_id: int, start: dt.date, prorate: bool
+) -> tuple[dt.date, dt.date, Decimal, int]:
+    """A monthly subscription covers one calendar month: the month of `start`, from the 1st (or from
+    `start` when the centre prorates) to its last day. Prorated, the price is the share of the month's
+    days left, to the kopeck. Its lessons are the group's lessons scheduled in those days (cancelled
+    ones excluded); before lessons are generated, the plan's lessons per month, prorated the same way."""
+    first, last = _month_bounds(start)
+    month_days = (last - first).days + 1
+    valid_from = start if prorate and start != first else first
+    days = (last - valid_from).days + 1
+    price = plan.price
+    if days != month_days:
+        price = (plan.price * days / month_days).quantize(KOPECK, rounding=ROUND_HALF_UP)
+    lessons = _group_lessons_between(org=org, group_id=group_id, first=valid_from, last=last)
+    if lessons == 0:
+        lessons = max(1, math.ceil(plan.lessons * days / month_days))
+    return valid_from, last, price, lessons
+
+
 def subscription_sell(
     *,
     org,
@@ -386,6 +455,17 @@ def subscription_sell(
         enrollment = _enrollment_for(student, plan)
     account = account_for_guardian(guardian=payer)
     billing = billing_settings_for(org=org)
+    if plan.kind == PlanKind.MONTHLY:
+        valid_from, valid_to, price, lessons = monthly_terms(
+            org=org,
+            plan=plan,
+            group_id=plan.group_id or enrollment.group_id,
+            start=valid_from,
+            prorate=billing.monthly_prorate,
+        )
+    else:
+        valid_to = valid_from + dt.timedelta(days=plan.valid_days - 1)
+        price, lessons = plan.price, plan.lessons
 
     percent = 0
     discounts: list[tuple[str, Decimal, str]] = []
@@ -410,7 +490,6 @@ def subscription_sell(
                 params={"date": promo.valid_until.strftime("%d.%m.%Y")},
             )
         percent += promo.percent
-    price = plan.price
     if sibling_discount and sibling_percent:
         discounts.append(
             (
@@ -448,11 +527,11 @@ def subscription_sell(
             group_id=plan.group_id or enrollment.group_id,
             enrollment=enrollment,
             kind=plan.kind,
-            lessons_total=plan.lessons,
+            lessons_total=lessons,
             price=price,
-            valid_days=plan.valid_days,
+            valid_days=(valid_to - valid_from).days + 1,
             valid_from=valid_from,
-            valid_to=valid_from + dt.timedelta(days=plan.valid_days - 1),
+            valid_to=valid_to,
             sold_by=actor,
         )
         subscription.full_clean(
@@ -480,7 +559,7 @@ def subscription_sell(
                     occurred_on=today,
                     actor=actor,
                     amount=-price,
-                    lessons=plan.lessons,
+                    lessons=lessons,
                     subscription=subscription,
                     student=student,
                     note=plan.name,
@@ -773,8 +852,8 @@ def _lesson_day(mark: AttendanceMark, org) -> dt.date:
     return _local_day(mark.lesson.starts_at, org)
 
 
-def _subscription_for(mark: AttendanceMark, day: dt.date) -> Subscription | None:
-    group = mark.lesson.group
+def _subscription_for(mark: AttendanceMark, day: dt.date, group: Group | None = None) -> Subscription | None:
+    group = group or mark.lesson.group
     candidates = (
         Subscription.objects.filter(
             organization_id=mark.organization_id,
@@ -797,8 +876,8 @@ def _subscription_for(mark: AttendanceMark, day: dt.date) -> Subscription | None
     return None
 
 
-def _single_price(mark: AttendanceMark) -> Decimal:
-    group = mark.lesson.group
+def _single_price(mark: AttendanceMark, group: Group | None = None) -> Decimal:
+    group = group or mark.lesson.group
     plan = (
         PricePlan.objects.filter(
             organization_id=mark.organization_id,
@@ -824,9 +903,9 @@ def writeoff_sync_mark(*, mark_id: int, organization_id: int) -> LedgerEntry | N
         )
         if mark is None:
             return None
-        mark = AttendanceMark.objects.select_related("lesson__group", "organization", "student").get(
-            pk=mark.pk
-        )
+        mark = AttendanceMark.objects.select_related(
+            "lesson__group", "organization", "student", "enrollment"
+        ).get(pk=mark.pk)
         org = mark.organization
         billing = billing_settings_for(org=org)
         open_entries = LedgerEntry.objects.filter(
@@ -836,9 +915,18 @@ def writeoff_sync_mark(*, mark_id: int, organization_id: int) -> LedgerEntry | N
             reversed_by__isnull=True,
         )
         current = open_entries.first()
-        if _is_billable(mark, billing):
+        makeup = None
+        if _is_guest(mark):
+            # A guest is billed only through a live make-up booking, and only when they came.
+            makeup = _live_makeup(mark)
+            billable = makeup is not None and mark.status in BILLABLE_ALWAYS
+        else:
+            billable = _is_billable(mark, billing) and not _written_off_by_makeup(mark)
+        if billable:
             if current is not None:
                 return current
+            if makeup is not None:
+                return _write_off_makeup(mark, makeup, org)
             return _write_off(mark, org)
         if current is None:
             return None
@@ -863,12 +951,84 @@ def writeoff_sync_mark(*, mark_id: int, organization_id: int) -> LedgerEntry | N
             return None
 
 
-def _write_off(mark: AttendanceMark, org) -> LedgerEntry | None:
+def _is_guest(mark: AttendanceMark) -> bool:
+    """A child marked on a lesson of a group that is not theirs came for a make-up."""
+    return mark.enrollment.group_id != mark.lesson.group_id
+
+
+def _live_makeup(mark: AttendanceMark) -> MakeupLesson | None:
+    return (
+        MakeupLesson.objects.filter(
+            organization_id=mark.organization_id,
+            lesson_id=mark.lesson_id,
+            student_id=mark.student_id,
+            status=MakeupStatus.BOOKED,
+        )
+        .select_related("missed_mark__lesson__group")
+        .first()
+    )
+
+
+def _written_off_by_makeup(mark: AttendanceMark) -> bool:
+    """True when a make-up visit already wrote this missed lesson off (the mark changed later)."""
+    return (
+        LedgerEntry.objects.filter(
+            organization_id=mark.organization_id,
+            kind=EntryKind.WRITEOFF,
+            lesson_id=mark.lesson_id,
+            student_id=mark.student_id,
+            reversed_by__isnull=True,
+        )
+        .exclude(attendance_mark_id=mark.pk)
+        .exists()
+    )
+
+
+def _write_off_makeup(visit: AttendanceMark, makeup: MakeupLesson, org) -> LedgerEntry | None:
+    """The make-up visit writes off the missed lesson (once for the pair), from the subscription that
+    covered the missed day; a missed lesson already written off on its own is not charged again."""
+    missed = makeup.missed_mark
+    if LedgerEntry.objects.filter(
+        organization_id=org.pk,
+        kind=EntryKind.WRITEOFF,
+        lesson_id=missed.lesson_id,
+        student_id=missed.student_id,
+        reversed_by__isnull=True,
+    ).exists():
+        return None
+    missed_day = _lesson_day(missed, org)
+    note = f"Отработка занятия {missed_day:%d.%m.%Y}"
+    # The subscription that covered the missed day pays; if none did (bought later), the one of the visit day.
+    return _write_off(
+        visit,
+        org,
+        days=(missed_day, _lesson_day(visit, org)),
+        group=missed.lesson.group,
+        lesson_id=missed.lesson_id,
+        note=note,
+    )
+
+
+def _write_off(
+    mark: AttendanceMark,
+    org,
+    *,
+    days: tuple[dt.date, ...] = (),
+    group: Group | None = None,
+    lesson_id: int | None = None,
+    note: str = "",
+) -> LedgerEntry | None:
+    """Posts the write-off of one billable mark: a lesson of the subscription valid on the first of
+    `days` that has one (default: the lesson's day), else the single-lesson price."""
     day = _lesson_day(mark, org)
-    subscription = _subscription_for(mark, day)
+    subscription = None
+    for candidate_day in days or (day,):
+        subscription = _subscription_for(mark, candidate_day, group)
+        if subscription is not None:
+            break
     if subscription is not None:
         account = Account.objects.select_for_update().get(pk=subscription.account_id)
-        amount, lessons, note = ZERO, -1, subscription.plan.name
+        amount, lessons, note = ZERO, -1, note or subscription.plan.name
     else:
         link = (
             StudentGuardian.objects.filter(organization_id=org.pk, student_id=mark.student_id)
@@ -880,7 +1040,8 @@ def _write_off(mark: AttendanceMark, org) -> LedgerEntry | None:
             logger.warning("mark %s: child has no guardian, lesson not billed", mark.pk)
             return None
         account = Account.objects.select_for_update().get(pk=account_for_guardian(guardian=link.guardian).pk)
-        amount, lessons, note = -_single_price(mark), 0, "Занятие без абонемента"
+        amount, lessons = -_single_price(mark, group), 0
+        note = note or "Занятие без абонемента"
     before = _balance(account.pk)
     generation = LedgerEntry.objects.filter(
         organization_id=org.pk, attendance_mark_id=mark.pk, kind=EntryKind.WRITEOFF
@@ -896,7 +1057,7 @@ def _write_off(mark: AttendanceMark, org) -> LedgerEntry | None:
                 lessons=lessons,
                 subscription=subscription,
                 attendance_mark=mark,
-                lesson_id=mark.lesson_id,
+                lesson_id=lesson_id or mark.lesson_id,
                 student_id=mark.student_id,
                 note=note,
             )

@@ -19,12 +19,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.permissions import role_can
-from kruzhok.billing import forms, online, receipts, selectors, services
+from kruzhok.attendance.models import AttendanceMark
+from kruzhok.billing import forms, makeups, online, receipts, selectors, services
 from kruzhok.billing.models import PaymentStatus
+from kruzhok.lib.dates import org_timezone
 from kruzhok.school.models import Course, Group
-from kruzhok.school.selectors.people import student_get
+from kruzhok.school.selectors.people import student_get, student_list
 
 PAGE_SIZE = 50
+# A trial visit with no purchase after this many days goes on the follow-up list.
+TRIAL_FOLLOW_UP_DAYS = 3
 
 # Which form field a service error belongs to, by its code; other codes go to the top of the form.
 SELL_ERRORS = {
@@ -121,12 +125,27 @@ def ending(request):
     if form.is_valid() and form.cleaned_data["days"]:
         days = form.cleaned_data["days"]
     today = services.org_today(request.org)
+    trial_days = TRIAL_FOLLOW_UP_DAYS
+    if form.is_valid() and form.cleaned_data["trial_days"] is not None:
+        trial_days = form.cleaned_data["trial_days"]
     rows = selectors.subscriptions_ending(membership=request.membership, today=today, within_days=days)[:500]
     uncovered = selectors.enrollments_without_subscription(membership=request.membership, today=today)[:500]
+    trials = selectors.trials_unconverted(membership=request.membership, today=today, after_days=trial_days)[
+        :500
+    ]
     return render(
         request,
         "billing/ending.html",
-        {"rows": rows, "uncovered": uncovered, "days": days, "form": form, "today": today},
+        {
+            "rows": rows,
+            "uncovered": uncovered,
+            "trials": trials,
+            "trial_days": trial_days,
+            "days": days,
+            "form": form,
+            "today": today,
+            "tz": org_timezone(request.org),
+        },
     )
 
 
@@ -134,15 +153,21 @@ def ending(request):
 @require_GET
 def revenue(request):
     today = services.org_today(request.org)
-    by, date_from, date_to = "month", today.replace(month=1, day=1), today
+    by, month_from, month_to = "month", today.replace(month=1, day=1), today
     form = forms.RevenueForm(
-        request.GET or None, initial={"by": by, "date_from": date_from, "date_to": date_to}
+        request.GET or None, initial={"by": by, "month_from": month_from, "month_to": month_to}
     )
     if form.is_valid():
         by = form.cleaned_data["by"] or by
-        date_from = form.cleaned_data["date_from"] or date_from
-        date_to = form.cleaned_data["date_to"] or date_to
-    rows = selectors.revenue_rows(membership=request.membership, date_from=date_from, date_to=date_to, by=by)
+        month_from = form.cleaned_data["month_from"] or month_from
+        month_to = form.cleaned_data["month_to"] or month_to
+    rows = selectors.revenue_by(
+        request.org,
+        month_from=month_from,
+        month_to=month_to,
+        by=by,
+        branch_ids=selectors.revenue_branch_ids(membership=request.membership),
+    )
     return render(
         request,
         "billing/revenue.html",
@@ -150,10 +175,12 @@ def revenue(request):
             "form": form,
             "rows": rows,
             "by": by,
-            "date_from": date_from,
-            "date_to": date_to,
-            "total_sales": sum((r["sales"] for r in rows), services.ZERO),
-            "total_received": sum((r["received"] for r in rows), services.ZERO),
+            "month_from": month_from,
+            "month_to": month_to,
+            "totals": {
+                column: sum((r[column] for r in rows), services.ZERO)
+                for column in ("earned", "received", "sold")
+            },
         },
     )
 
@@ -245,7 +272,13 @@ def billing_settings(request):
                 services.billing_settings_update(org=request.org, **form.cleaned_data)
             except ValidationError as exc:
                 _add_errors(
-                    form, exc, {"invalid_percent": "sibling_discount_percent", "invalid_days": "renewal_days"}
+                    form,
+                    exc,
+                    {
+                        "invalid_percent": "sibling_discount_percent",
+                        "invalid_days": "renewal_days",
+                        "invalid_makeup_days": "makeup_days",
+                    },
                 )
             else:
                 messages.success(request, _("Правила сохранены."))
@@ -256,6 +289,10 @@ def billing_settings(request):
                 "writeoff_unexcused_absence": row.writeoff_unexcused_absence,
                 "sibling_discount_percent": row.sibling_discount_percent,
                 "renewal_days": row.renewal_days,
+                "makeup_for_excused": row.makeup_for_excused,
+                "makeup_days": row.makeup_days,
+                "makeup_same_branch": row.makeup_same_branch,
+                "monthly_prorate": row.monthly_prorate,
             }
         )
     return render(request, "billing/settings.html", {"form": form})
@@ -517,6 +554,108 @@ def webhook_online(request):
     return JsonResponse({"result": result.code}, status=result.status)
 
 
+# ---------------------------------------------------------------- make-up lessons (отработки)
+
+MAKEUP_ERRORS = {
+    "outside_window": "lesson",
+    "wrong_course": "lesson",
+    "same_group": "lesson",
+    "wrong_branch": "lesson",
+    "target_cancelled": "lesson",
+    "already_in_group": "lesson",
+}
+
+
+def _makeup_students(request):
+    """The children whose make-ups the member handles; `?student=` narrows it to one of them."""
+    students = student_list(membership=request.membership)
+    raw = request.GET.get("student", "")
+    if raw.isdigit():
+        return students.filter(pk=int(raw)), student_get(membership=request.membership, pk=int(raw))
+    return students, None
+
+
+@role_required("billing.view")
+@require_GET
+def makeups_page(request):
+    students, student = _makeup_students(request)
+    rules = services.billing_settings_for(org=request.org)
+    return render(
+        request,
+        "billing/makeups.html",
+        {
+            "student": student,
+            "rules": rules,
+            "available": makeups.makeups_available(org=request.org, students=students.values("pk"))[:200],
+            "rows": makeups.makeup_rows(org=request.org, students=students.values("pk")),
+            "can_manage": role_can(request.role, "billing.manage"),
+            "tz": org_timezone(request.org),
+        },
+    )
+
+
+@role_required("billing.manage")
+def makeup_book(request, missed_mark_pk: int):
+    students = student_list(membership=request.membership).values("pk")
+    mark = get_object_or_404(
+        AttendanceMark.objects.filter(organization_id=request.org.pk, student__in=students).select_related(
+            "lesson__group__course", "lesson__group__branch", "student", "enrollment"
+        ),
+        pk=missed_mark_pk,
+    )
+    tz = org_timezone(request.org)
+    lessons = makeups.makeup_options(mark=mark, org=request.org)
+    # The nearest lessons only; a sliced queryset cannot validate a choice, so narrow it by ids.
+    nearest = list(lessons.values_list("pk", flat=True)[: makeups.OPTIONS_MAX])
+    form = forms.MakeupBookForm(
+        request.POST if request.method == "POST" else None, lessons=lessons.filter(pk__in=nearest), tz=tz
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking = makeups.makeup_book(
+                org=request.org, actor=request.user, mark=mark, lesson=form.cleaned_data["lesson"]
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc, MAKEUP_ERRORS)
+        else:
+            messages.success(
+                request,
+                _("%(student)s записан(а) на отработку: %(group)s, %(when)s.")
+                % {
+                    "student": mark.student.full_name,
+                    "group": booking.lesson.group.name,
+                    "when": booking.lesson.starts_at.astimezone(tz).strftime("%d.%m %H:%M"),
+                },
+            )
+            return redirect(reverse("billing:makeups") + f"?student={mark.student_id}")
+    return render(
+        request,
+        "billing/makeup_book.html",
+        {
+            "form": form,
+            "mark": mark,
+            "has_options": bool(nearest),
+            "expires_on": makeups.makeup_expires_on(mark=mark, org=request.org),
+            "tz": tz,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@role_required("billing.manage")
+@require_POST
+def makeup_cancel(request, makeup_pk: int):
+    booking = get_object_or_404(makeups.makeup_scope(membership=request.membership), pk=makeup_pk)
+    try:
+        makeups.makeup_cancel(makeup=booking, actor=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Отработка отменена."))
+    return redirect(reverse("billing:makeups") + f"?student={booking.student_id}")
+
+
 # ---------------------------------------------------------------- the parent's page
 
 
@@ -543,6 +682,13 @@ def family(request):
     for child in children:
         child.subs = [s for s in subs if s.student_id == child.pk and s.valid_to >= today]
     account = selectors.family_account(user=request.user, org=request.org)
+    child_ids = [child.pk for child in children]
+    available = makeups.makeups_available(org=request.org, students=child_ids, today=today)
+    booked = [
+        row
+        for row in makeups.makeup_rows(org=request.org, students=child_ids, limit=50)
+        if row.state in ("upcoming", "used")
+    ]
     entries = selectors.entry_list(account=account)[:100] if account else []
     payments = selectors.payment_list(org=request.org, account=account)[:50] if account else []
     return render(
@@ -555,5 +701,8 @@ def family(request):
             "entries": entries,
             "payments": payments,
             "today": today,
+            "makeups_available": available,
+            "makeups_booked": booked,
+            "tz": org_timezone(request.org),
         },
     )

@@ -29,6 +29,84 @@ LAPSE_DAYS = 21
 KOPECK = Decimal("0.01")
 
 
+MAKEUPS_PER_ORG = 12
+MONTHLY_SHARE = 0.25
+
+
+def _monthly_plans(org: Organization) -> dict[int, PricePlan]:
+    """A monthly subscription per course (the course's monthly price), bought by about a quarter of families."""
+    plans = {}
+    for course in Course.objects.filter(organization=org, is_active=True).order_by("pk"):
+        existing = PricePlan.objects.filter(organization=org, course=course, kind=PlanKind.MONTHLY).first()
+        plans[course.pk] = existing or services.plan_create(
+            org=org,
+            name=f"{course.title}: месяц",
+            kind=PlanKind.MONTHLY,
+            course=course,
+            price=course.price_per_month or Decimal("4000"),
+            lessons=course.lessons_per_week * 4,
+        )
+    return plans
+
+
+def _seed_makeups(org: Organization, rng: random.Random, actor, zone) -> int:
+    """A few excused absences made up in another group of the course soon after: the child is
+    booked, comes, and the visit writes off the missed lesson."""
+    from kruzhok.billing import makeups
+    from kruzhok.school.models import Lesson, LessonStatus
+
+    rules = services.billing_settings_for(org=org)
+    now = timezone.now()
+    excused = list(
+        AttendanceMark.objects.filter(organization=org, status="excused", lesson__starts_at__lt=now)
+        .select_related("lesson__group", "enrollment", "student")
+        .order_by("lesson__starts_at", "pk")
+    )
+    rng.shuffle(excused)
+    booked = 0
+    for mark in excused:
+        if booked >= MAKEUPS_PER_ORG:
+            break
+        if mark.enrollment.group_id != mark.lesson.group_id:
+            continue
+        window_end = mark.lesson.starts_at + dt.timedelta(days=rules.makeup_days)
+        target = (
+            Lesson.objects.filter(
+                organization=org,
+                group__course_id=mark.lesson.group.course_id,
+                starts_at__gt=mark.lesson.starts_at,
+                starts_at__lt=min(window_end, now),
+            )
+            .exclude(group_id=mark.lesson.group_id)
+            .exclude(status=LessonStatus.CANCELLED)
+            .exclude(group__enrollments__student_id=mark.student_id)
+            .order_by("starts_at")
+            .first()
+        )
+        if target is None:
+            continue
+        makeups.makeup_book(
+            org=org,
+            actor=actor,
+            mark=mark,
+            lesson=target,
+            today=timezone.localtime(target.starts_at, zone).date(),
+        )
+        # Written like the season's other marks (no live event: gamification replays marks itself),
+        # then billed through the same write-off service the event handler calls.
+        visit = AttendanceMark.objects.create(
+            organization=org,
+            lesson=target,
+            student=mark.student,
+            enrollment=mark.enrollment,
+            status="present",
+            marked_by=actor,
+        )
+        services.writeoff_sync_mark(mark_id=visit.pk, organization_id=org.pk)
+        booked += 1
+    return booked
+
+
 def _plans(org: Organization) -> dict[int, PricePlan]:
     packs = {}
     for course in Course.objects.filter(organization=org, is_active=True).order_by("pk"):
@@ -79,11 +157,12 @@ def _covering(enrollment: Enrollment, day: dt.date):
 def seed_billing(*, org: Organization, seed: int = 7, families: int = 120) -> dict[str, int]:
     rng = random.Random(f"{seed}:billing:{org.slug}")
     zone = ZoneInfo(org.timezone or "Europe/Moscow")
-    totals = {"plans": 0, "sales": 0, "payments": 0, "freezes": 0, "writeoffs": 0}
+    totals = {"plans": 0, "sales": 0, "payments": 0, "freezes": 0, "writeoffs": 0, "monthly": 0, "makeups": 0}
     with tenant_context(org.pk):
         membership = Membership.objects.filter(organization=org, role__in=[Role.MANAGER, Role.OWNER]).first()
         actor = membership.user if membership else None
         packs = _plans(org)
+        monthly = _monthly_plans(org)
         totals["plans"] = PricePlan.objects.filter(organization=org).count()
         today = services.org_today(org)
         services.promo_create(org=org, code="ДРУГ10", percent=10, valid_until=today + dt.timedelta(days=60))
@@ -101,6 +180,8 @@ def seed_billing(*, org: Organization, seed: int = 7, families: int = 120) -> di
             plan = packs.get(enrollment.group.course_id)
             if plan is None:
                 continue
+            if rng.random() < MONTHLY_SHARE:
+                plan = monthly.get(enrollment.group.course_id, plan)
             lapse_from = None
             if enrollment.status == EnrollmentStatus.DROPPED and enrollment.ended_on:
                 lapse_from = enrollment.ended_on - dt.timedelta(days=LAPSE_DAYS)
@@ -127,6 +208,7 @@ def seed_billing(*, org: Organization, seed: int = 7, families: int = 120) -> di
                         idempotency_key=f"demo-{enrollment.pk}-{sale_no}",
                     )
                     totals["sales"] += 1
+                    totals["monthly"] += plan.kind == PlanKind.MONTHLY
                     roll = rng.random()
                     if roll < 0.9:
                         # Most pay in full on the day or soon after; one in nine pays only half.
@@ -155,4 +237,5 @@ def seed_billing(*, org: Organization, seed: int = 7, families: int = 120) -> di
                         totals["freezes"] += 1
                 if services.writeoff_sync_mark(mark_id=mark.pk, organization_id=org.pk) is not None:
                     totals["writeoffs"] += 1
+        totals["makeups"] = _seed_makeups(org, rng, actor, zone)
     return totals

@@ -109,3 +109,79 @@ def test_the_owner_sees_plans_and_revenue(new_page, snap, alpha, plan, viewport)
     page.goto("/billing/revenue/")
     assert "4\xa0800,00" in page.locator("table").inner_text()
     snap(page, f"billing-revenue-{size}")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_makeup_is_booked_marked_in_the_other_groups_journal_and_seen_by_the_parent(
+    new_page, snap, alpha, plan, viewport
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kruzhok.attendance.models import AttendanceMark
+    from kruzhok.billing import selectors
+    from kruzhok.testing import factories as f
+
+    size = "phone" if viewport is PHONE else "desktop"
+    services.subscription_sell(org=alpha.org, actor=alpha.manager, student=alpha.student, plan=plan)
+    missed_at = timezone.now() - dt.timedelta(days=3)
+    missed = f.LessonFactory(
+        organization=alpha.org,
+        group=alpha.group,
+        starts_at=missed_at,
+        ends_at=missed_at + dt.timedelta(hours=1),
+    )
+    AttendanceMark.objects.create(
+        organization=alpha.org,
+        lesson=missed,
+        student=alpha.student,
+        enrollment=alpha.enrollment,
+        status="excused",
+    )
+    other = f.GroupFactory(
+        organization=alpha.org,
+        course=alpha.course,
+        branch=alpha.branch,
+        teacher=alpha.teacher,
+        name="Роботы-2",
+    )
+    target_at = timezone.now() + dt.timedelta(days=1)
+    target = f.LessonFactory(
+        organization=alpha.org,
+        group=other,
+        starts_at=target_at,
+        ends_at=target_at + dt.timedelta(hours=1),
+        teacher=alpha.teacher,
+    )
+
+    page = new_page(viewport=viewport)
+    page.set_default_navigation_timeout(30_000)
+    login(page, "alpha_manager")
+    page.goto("/billing/makeups/")
+    page.get_by_role("link", name="Записать на отработку").click()
+    page.get_by_label("Занятие для отработки").select_option(str(target.pk))
+    snap(page, f"billing-makeup-book-{size}")
+    page.get_by_role("button", name="Записать").click()
+    page.wait_for_load_state()
+    assert "на отработку" in page.locator(".messages").inner_text()
+    assert "Предстоит" in page.content()
+    snap(page, f"billing-makeups-{size}")
+
+    page.context.clear_cookies()
+    login(page, "alpha_teacher")
+    page.goto(f"/attendance/lessons/{target.pk}/")
+    row = page.locator(f"#student-{alpha.student.pk}")
+    assert "отработка" in row.inner_text()
+    row.get_by_role("button", name="Был", exact=True).click()
+    page.wait_for_function(
+        f"document.querySelector('#student-{alpha.student.pk} button.present[aria-pressed=true]') !== null"
+    )
+    snap(page, f"billing-makeup-journal-{size}")
+    assert selectors.subscription_list(org=alpha.org).get().lessons_left == 7
+
+    page.context.clear_cookies()
+    login(page, "alpha_parent")
+    page.goto("/billing/family/")
+    assert "Отработано" in page.get_by_test_id("makeups").inner_text()
+    snap(page, f"billing-family-makeups-{size}")

@@ -1,7 +1,12 @@
 """Money under races, on real PostgreSQL connections: a double-clicked payment, two staff marking the
-same lesson, two write-offs fighting for the last lesson of a pack. Nothing may post twice."""
+same lesson, two write-offs fighting for the last lesson of a pack, a webhook retried in parallel,
+two managers booking the same make-up. Nothing may post twice."""
 
+import datetime as dt
+import json
 import threading
+import time
+import uuid
 
 import pytest
 from django.db import connection, connections
@@ -105,3 +110,93 @@ def test_two_lessons_racing_for_the_last_lesson_of_a_pack(alpha):
     assert errors == []
     assert selectors.subscription_list(org=alpha.org).get().lessons_left == 0
     assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_webhook_delivered_in_parallel_credits_once(alpha, settings):
+    """The provider retries one notification (same event id) and also sends a second event for the
+    same payment, all at once: the payment is credited exactly once."""
+    from kruzhok.billing import online
+    from kruzhok.billing.tests.fake_provider import FakeProvider
+
+    with FakeProvider(shop_id="shop-1", secret="s3cret", webhook_secret="hook-secret") as provider:
+        settings.BILLING_PROVIDER_URL = provider.url
+        settings.BILLING_PROVIDER_SHOP_ID = "shop-1"
+        settings.BILLING_PROVIDER_SECRET = "s3cret"
+        settings.BILLING_WEBHOOK_SECRET = "hook-secret"
+        account = services.account_for_guardian(guardian=alpha.guardian)
+        payment, _ = online.online_payment_start(
+            org=alpha.org,
+            account=account,
+            amount="4800",
+            actor=None,
+            return_url="http://x/",
+            idempotency_key="w1",
+        )
+        provider.payments[payment.external_id]["status"] = "succeeded"
+        deliveries = []
+        for _ in range(2):  # two distinct events, each delivered twice
+            body = json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "event": "payment.succeeded",
+                    "object": provider.payments[payment.external_id],
+                }
+            ).encode()
+            timestamp = str(int(time.time()))
+            deliveries += [(body, timestamp, online.sign(body, timestamp, "hook-secret"))] * 2
+
+        def deliver(body, timestamp, signature):
+            def job(barrier):
+                barrier.wait(timeout=10)
+                return online.online_webhook_handle(body=body, timestamp=timestamp, signature=signature).code
+
+            return job
+
+        errors, results = race(org_id=alpha.org.pk, jobs=[deliver(*d) for d in deliveries])
+    assert errors == []
+    assert results.count("replayed") == 2 and set(results) <= {"ok", "replayed"}
+    assert LedgerEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
+    assert selectors.account_balance(account=account) == 4800
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_booking_the_same_makeup_book_it_once(alpha):
+    from django.core.exceptions import ValidationError
+
+    from kruzhok.billing import makeups
+    from kruzhok.billing.models import MakeupLesson
+    from kruzhok.testing import factories as f
+
+    missed = AttendanceMark.objects.create(
+        organization=alpha.org,
+        lesson=extra_lesson(alpha, days_ago=2),
+        student=alpha.student,
+        enrollment=alpha.enrollment,
+        status="excused",
+    )
+    other = f.GroupFactory(organization=alpha.org, course=alpha.course, branch=alpha.branch)
+    targets = [
+        f.LessonFactory(
+            organization=alpha.org, group=other, starts_at=alpha.lesson.starts_at + dt.timedelta(days=d)
+        )
+        for d in (1, 2)
+    ]
+
+    def book(lesson_pk):
+        def job(barrier):
+            mark = AttendanceMark.objects.select_related("lesson__group", "enrollment").get(pk=missed.pk)
+            lesson = Lesson.objects.select_related("group").get(pk=lesson_pk)
+            barrier.wait(timeout=10)
+            try:
+                return makeups.makeup_book(org=alpha.org, actor=None, mark=mark, lesson=lesson).pk
+            except ValidationError as exc:
+                return exc.code
+
+        return job
+
+    errors, results = race(org_id=alpha.org.pk, jobs=[book(t.pk) for t in targets] * 2)
+    assert errors == []
+    assert MakeupLesson.objects.filter(status="booked").count() == 1
+    assert results.count("already_booked") >= 2

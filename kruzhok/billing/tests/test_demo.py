@@ -8,7 +8,7 @@ from django.core.management import call_command
 from kruzhok.accounts.models import Organization
 from kruzhok.billing import selectors
 from kruzhok.billing.checks import ledger_problems
-from kruzhok.billing.models import EntryKind, LedgerEntry, Subscription, SubscriptionFreeze
+from kruzhok.billing.models import EntryKind, LedgerEntry, MakeupLesson, Subscription, SubscriptionFreeze
 from kruzhok.demo.billing import seed_billing
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,10 @@ def test_the_demo_history_balances_to_the_kopeck():
     org = Organization.objects.get(slug="demo")
     totals = seed_billing(org=org, families=40)
     assert totals["sales"] > 40 and totals["writeoffs"] > 100
+    # Monthly subscriptions sit beside packs; make-ups (if the small network has any) are bookings.
+    assert totals["monthly"] > 0
+    assert Subscription.objects.filter(organization=org, kind="monthly").count() == totals["monthly"]
+    assert MakeupLesson.objects.filter(organization=org).count() == totals["makeups"]
     assert ledger_problems(org_id=org.pk) == []
     out = StringIO()
     call_command("billing_check", stdout=out)
