@@ -16,17 +16,49 @@ ROLE_PAGES = {
         ("school:group_create", None),
         ("school:courses", None),
         ("accounts:staff", None),
+        ("billing:accounts", None),
+        ("billing:revenue", None),
+        ("billing:settings", None),
+        ("analytics:dashboard", None),
+        ("reports:index", None),
+        ("gamification:settings", None),
+        ("risk:what_helps", None),
     ],
     "manager": [
         ("school:students", None),
         ("school:student_detail", "student"),
         ("school:student_create", None),
         ("school:waitlist", None),
+        ("risk:list", None),
+        ("risk:alerts", None),
+        ("feedback:inbox", None),
+        ("messaging:announcements", None),
+        ("billing:makeups", None),
     ],
-    "teacher": [("attendance:today", None), ("attendance:lesson", "lesson")],
-    "parent": [("family:home", None), ("family:schedule", None), ("family:attendance", None)],
-    "student": [("family:home", None)],
+    "teacher": [
+        ("attendance:today", None),
+        ("attendance:lesson", "lesson"),
+        ("feedback:teacher_lessons", None),
+        ("gamification:group_board", {"group_pk": "group"}),
+    ],
+    "parent": [
+        ("family:home", None),
+        ("family:schedule", None),
+        ("family:attendance", None),
+        ("billing:family", None),
+        ("gamification:child", {"student_pk": "student"}),
+        ("messaging:inbox", None),
+        ("messaging:preferences", None),
+        ("feedback:give", None),
+    ],
+    "student": [("family:home", None), ("gamification:home", None), ("gamification:shop", None)],
 }
+
+
+def url_of(url_name: str, arg, objects: dict) -> str:
+    if isinstance(arg, dict):
+        return reverse(url_name, kwargs={name: objects[obj].pk for name, obj in arg.items()})
+    return reverse(url_name, args=[objects[arg].pk] if arg else [])
 
 
 # The first request of a session imports every app's URLs (scikit-learn among them): give it time.
@@ -87,7 +119,7 @@ def test_english_pages_fit_the_screen(new_page, snap, alpha, size, viewport):
         switch_to_english(page)
         login_in_english(page, alpha.user(role).username)
         for url_name, arg in pages:
-            page.goto(reverse(url_name, args=[objects[arg].pk] if arg else []))
+            page.goto(url_of(url_name, arg, objects))
             assert page.locator("html").get_attribute("lang") == "en"
             if overflow(page) > 0:
                 too_wide.append((url_name, overflow(page)))

@@ -1,21 +1,20 @@
 """Russian is the source language; English comes from locale/en. These tests keep the English side
 whole: pages switch, errors switch, and the shipped catalog (.po and the compiled .mo) is complete.
 
-When a test here fails after you added or changed a Russian string in a core app, regenerate the
-catalog from the repository root, translate every new or "fuzzy" entry in
-locale/en/LC_MESSAGES/django.po (and drop the fuzzy flag), then compile it:
+When a test here fails after you added or changed a Russian string in any app, regenerate the
+catalogs from the repository root with `make messages` (makemessages -l en -l ru, then
+compilemessages; the exact command is the Makefile's `messages` target). Then:
 
-    .venv/bin/python manage.py makemessages -l en --no-obsolete -i ".venv/*" -i "tests/*" \
-        -i "kruzhok/billing/*" -i "kruzhok/risk/*" -i "kruzhok/gamification/*" -i "kruzhok/messaging/*" \
-        -i "kruzhok/feedback/*" -i "kruzhok/demo/*" -i "kruzhok/api/*" -i "templates/billing/*" \
-        -i "templates/risk/*" -i "templates/gamification/*" -i "templates/messaging/*" -i "templates/feedback/*"
-    .venv/bin/python manage.py compilemessages -l en -i .venv -i "kruzhok/*"
+- in locale/en/LC_MESSAGES/django.po translate every new or "fuzzy" entry (and drop the fuzzy flag);
+- in locale/ru/LC_MESSAGES/django.po fill the three Russian forms of every new plural entry
+  (ngettext / blocktranslate count): "%(n)s занятие", "%(n)s занятия", "%(n)s занятий";
+  leave the other Russian entries empty (the msgid is already the Russian text);
+- run compilemessages again.
 
-Commit both django.po and django.mo: the .mo is shipped so a fresh machine needs no gettext tools.
+Commit django.po and django.mo of both: the .mo is shipped so a fresh machine needs no gettext tools.
 """
 
 import datetime as dt
-import functools
 import gettext as gnu_gettext
 import re
 import shutil
@@ -26,9 +25,11 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from kruzhok.billing import services as billing_services
 from kruzhok.school.services import lesson_changes
 from kruzhok.school.templatetags.people_tags import age
 
@@ -39,18 +40,16 @@ COMPILED = CATALOG.with_suffix(".mo")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|\{\w+\}|<[^>]+>")
 CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]+")
 
-# Apps that other teams translate in their own catalogs; the core catalog does not cover them.
-FOREIGN_APPS = [
-    "billing",
-    "risk",
-    "gamification",
-    "messaging",
-    "feedback",
-    "demo",
-    "api",
-    "learning",
-    "analytics",
-]
+RU_CATALOG = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES" / "django.po"
+RU_COMPILED = RU_CATALOG.with_suffix(".mo")
+RU_PLURAL_FORMS = (
+    "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);"
+)
+
+# The catalog covers every app except these two: kruzhok/demo has no interface strings (it seeds
+# Russian content, names and lesson topics, which stays Russian like any centre's own data, and its
+# command output is for developers), and kruzhok/api ships its own catalog in kruzhok/api/locale.
+FOREIGN_APPS = ["demo", "api"]
 CORE_IGNORE = (
     [".venv/*", "tests/*", "*/tests/*", "*/migrations/*"]
     + [f"kruzhok/{app}/*" for app in FOREIGN_APPS]
@@ -177,6 +176,14 @@ def test_an_age_has_english_plurals(alpha):
 
 # No Russian left on English pages
 
+
+def gap_in_code(role: str, url_name: str, arg, where: str):
+    """A page that still shows Russian built in Python without gettext, outside the catalog's reach.
+    Strict: once the owner wraps the text the page passes, and the mark must go."""
+    reason = f"Russian text not wrapped in gettext: {where}"
+    return pytest.param(role, url_name, arg, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
 PAGES = [
     ("owner", "school:dashboard", None),
     ("owner", "school:branches", None),
@@ -209,6 +216,51 @@ PAGES = [
     ("parent", "family:child", "student"),
     ("student", "family:home", None),
     ("student", "family:schedule", None),
+    # The newer apps: payments, early warning, achievements, messages, feedback, analytics, reports.
+    ("owner", "billing:accounts", None),
+    ("owner", "billing:debtors", None),
+    ("owner", "billing:ending", None),
+    ("owner", "billing:revenue", None),
+    ("owner", "billing:plans", None),
+    ("owner", "billing:plan_create", None),
+    ("owner", "billing:promos", None),
+    ("owner", "billing:settings", None),
+    ("manager", "billing:makeups", None),
+    ("parent", "billing:family", None),
+    ("manager", "risk:list", None),
+    ("manager", "risk:card", {"enrollment_pk": "enrollment"}),
+    ("manager", "risk:alerts", None),
+    ("owner", "risk:what_helps", None),
+    ("parent", "gamification:home", None),
+    ("parent", "gamification:child", {"student_pk": "student"}),
+    ("student", "gamification:home", None),
+    ("student", "gamification:shop", None),
+    ("teacher", "gamification:group_board", {"group_pk": "group"}),
+    ("teacher", "gamification:kudos", {"lesson_pk": "lesson", "student_pk": "student"}),
+    ("owner", "gamification:settings", None),
+    ("owner", "gamification:goal_create", None),
+    ("owner", "gamification:quest_create", None),
+    ("owner", "gamification:badge_create", None),
+    ("owner", "gamification:shop_manage", None),
+    ("parent", "messaging:inbox", None),
+    ("parent", "messaging:preferences", None),
+    ("parent", "messaging:conversations", None),
+    ("parent", "messaging:conversation_new", None),
+    ("manager", "messaging:announcements", None),
+    ("manager", "messaging:conversations", None),
+    ("owner", "messaging:settings", None),
+    gap_in_code("manager", "feedback:inbox", None, "kruzhok/feedback/aspects.py ASPECT_LABELS"),
+    ("manager", "feedback:import", None),
+    ("owner", "feedback:survey_settings", None),
+    ("parent", "feedback:give", None),
+    ("parent", "feedback:surveys", None),
+    ("student", "feedback:pulse_list", None),
+    ("teacher", "feedback:teacher_lessons", None),
+    ("teacher", "homework:lesson", {"lesson_pk": "lesson"}),
+    gap_in_code("owner", "analytics:dashboard", None, 'analytics/views.py title="Удержание", dashboards.py'),
+    gap_in_code("owner", "analytics:retention", None, 'analytics/views.py title="Удержание", dashboards.py'),
+    ("owner", "reports:index", None),
+    ("owner", "dataquality:index", None),
 ]
 
 
@@ -229,20 +281,9 @@ def data_words(world) -> set[str]:
     ]
     for user in (world.owner, world.manager, world.teacher, world.parent, world.student_user):
         texts += [user.first_name, user.last_name]
-    return {word for text in texts if text for word in CYRILLIC_WORD.findall(str(text))}
-
-
-@functools.cache
-def foreign_words() -> frozenset[str]:
-    """Words of parts other apps render into core pages (menus, cards); they have their own catalogs."""
-    root = Path(settings.BASE_DIR)
-    words: set[str] = set()
-    for app in FOREIGN_APPS:
-        for folder in (root / "kruzhok" / app, root / "templates" / app):
-            for path in folder.rglob("*") if folder.exists() else []:
-                if path.suffix in (".py", ".html") and "tests" not in path.parts:
-                    words |= set(CYRILLIC_WORD.findall(path.read_text(encoding="utf-8")))
-    return frozenset(words)
+    words = {word for text in texts if text for word in CYRILLIC_WORD.findall(str(text))}
+    # Rankings and lists shorten a surname to its initial ("Маша П.").
+    return words | {word[0] for word in words}
 
 
 @pytest.mark.parametrize(("role", "url_name", "arg"), PAGES)
@@ -254,10 +295,15 @@ def test_an_english_page_has_no_russian_interface_text(client_as, alpha, role, u
         "enrollment": alpha.enrollment,
         "lesson": alpha.lesson,
     }
-    url = reverse(url_name, args=[objects[arg].pk] if arg else [])
+    if isinstance(arg, dict):
+        url = reverse(url_name, kwargs={name: objects[obj].pk for name, obj in arg.items()})
+    else:
+        url = reverse(url_name, args=[objects[arg].pk] if arg else [])
     page = page_text(english(client_as(alpha.user(role))).get(url))
     body = re.sub(r"<script.*?</script>", "", page, flags=re.S)
-    left = set(CYRILLIC_WORD.findall(body)) - data_words(alpha) - foreign_words()
+    # Template variables such as {ребёнок} are syntax the centre types in its messages.
+    body = re.sub(r"\{\w+\}", "", body)
+    left = set(CYRILLIC_WORD.findall(body)) - data_words(alpha)
     assert not left, f"untranslated on {url}: {sorted(left)}"
 
 
@@ -299,9 +345,23 @@ def test_every_placeholder_and_tag_survives_translation(catalog):
     assert not broken, broken
 
 
+# English strings that keep Cyrillic on purpose, and why.
+KEEPS_CYRILLIC = {
+    "Русский": "names the language in its own language",
+    "+ был, н — не был, б — пропуск по уважительной причине (болезнь)": (
+        "the legend of the exported register, whose marks н and б are Cyrillic letters in every language"
+    ),
+}
+
+
 def test_no_english_string_is_left_in_russian(catalog):
-    # "Русский" names the language in its own language on purpose.
-    leftovers = [e.msgid for e in catalog if CYRILLIC_WORD.search(e.msgstr) and e.msgid != "Русский"]
+    # Placeholder names such as {ребёнок} in message templates are syntax and stay as they are.
+    leftovers = [
+        e.msgid
+        for e in catalog
+        for text in (e.msgstr, *e.msgstr_plural.values())
+        if CYRILLIC_WORD.search(PLACEHOLDER.sub("", text)) and e.msgid not in KEEPS_CYRILLIC
+    ]
     assert not leftovers, leftovers
 
 
@@ -336,3 +396,93 @@ def test_the_catalog_covers_every_string_in_the_core_apps(catalog, tmp_path, mon
     known = {(e.msgctxt, e.msgid) for e in catalog}
     missing = [e.msgid for e in fresh if (e.msgctxt, e.msgid) not in known]
     assert not missing, f"not in locale/en (run makemessages and translate): {missing}"
+
+
+# Russian plurals: the msgids carry two forms ("1 занятие", "%(n)s занятий"), Russian needs three,
+# so locale/ru holds the three forms of every plural entry and nothing else.
+
+
+@pytest.fixture(scope="module")
+def ru_catalog():
+    return polib.pofile(str(RU_CATALOG))
+
+
+def test_the_russian_catalog_declares_three_plural_forms(ru_catalog):
+    assert ru_catalog.metadata["Language"] == "ru"
+    assert ru_catalog.metadata["Plural-Forms"] == RU_PLURAL_FORMS
+
+
+def test_every_plural_has_its_three_russian_forms(catalog, ru_catalog):
+    russian = {(e.msgctxt, e.msgid): e for e in ru_catalog}
+    broken = []
+    for entry in (e for e in catalog if e.msgid_plural):
+        ru = russian.get((entry.msgctxt, entry.msgid))
+        forms = [ru.msgstr_plural.get(i) for i in range(3)] if ru else []
+        wanted = sorted(PLACEHOLDER.findall(entry.msgid_plural))
+        if (
+            ru is None
+            or "fuzzy" in ru.flags
+            or not all(forms)
+            or any(sorted(PLACEHOLDER.findall(form)) != wanted for form in forms)
+        ):
+            broken.append(entry.msgid)
+    assert not broken, f"fill the three forms in locale/ru (one, few, many): {broken}"
+
+
+def test_the_russian_catalog_overrides_no_singular_text(ru_catalog):
+    # The msgid is the Russian text: a filled (or fuzzy) singular entry would silently replace it.
+    filled = [e.msgid for e in ru_catalog if not e.msgid_plural and (e.msgstr or "fuzzy" in e.flags)]
+    assert not filled, filled
+
+
+def test_the_shipped_russian_mo_matches_the_po(ru_catalog):
+    with RU_COMPILED.open("rb") as handle:
+        compiled = gnu_gettext.GNUTranslations(handle)
+    stale = [
+        e.msgid
+        for e in ru_catalog
+        if e.msgid_plural
+        and [compiled.ngettext(e.msgid, e.msgid_plural, n) for n in (1, 2, 5)]
+        != [e.msgstr_plural[i] for i in range(3)]
+    ]
+    assert not stale, f"run compilemessages: {stale[:5]}"
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [
+        (1, "1 занятие"),
+        (2, "2 занятия"),
+        (4, "4 занятия"),
+        (5, "5 занятий"),
+        (11, "11 занятий"),
+        (14, "14 занятий"),
+        (21, "21 занятие"),
+        (22, "22 занятия"),
+        (111, "111 занятий"),
+    ],
+)
+def test_a_russian_count_takes_the_right_form(n, shown):
+    # The same blocktranslate as the billing pages'.
+    template = Template(
+        "{% load i18n %}{% blocktranslate count n=n %}{{ n }} занятие{% plural %}"
+        "{{ n }} занятий{% endblocktranslate %}"
+    )
+    with translation.override("ru"):
+        assert template.render(Context({"n": n})) == shown
+    with translation.override("en"):
+        assert template.render(Context({"n": n})) == f"{n} lesson" + ("" if n == 1 else "s")
+
+
+def test_the_family_sees_two_lessons_left_in_good_russian(client_as, alpha):
+    plan = billing_services.plan_create(
+        org=alpha.org, name="Два занятия", kind="pack", course=alpha.course, price=1000, lessons=2
+    )
+    billing_services.subscription_sell(
+        org=alpha.org, actor=alpha.manager, student=alpha.student, plan=plan, guardian=alpha.guardian
+    )
+    page = page_text(client_as(alpha.parent).get(reverse("billing:family")))
+    assert "осталось 2 занятия" in page
+    assert "осталось 2 занятий" not in page
+    page = page_text(english(client_as(alpha.parent)).get(reverse("billing:family")))
+    assert "2 lessons left" in page
