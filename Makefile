@@ -53,13 +53,13 @@ deploy-check: install
 screenshots: install
 	KRUZHOK_SCREENSHOTS=screenshots $(PY) -m pytest -m browser -p no:xdist
 
-# Regenerate the English catalog of the core apps (newer apps keep their own until translated).
+# Regenerate the catalogs of every app: locale/en (the English interface) and locale/ru (only the
+# three Russian plural forms; other Russian entries stay empty, the msgid is already Russian).
+# kruzhok/demo has no interface strings (its seeded data is content) and kruzhok/api has its own catalog.
 messages: install
-	$(PY) manage.py makemessages -l en --no-obsolete -i ".venv/*" -i "tests/*" \
-		-i "kruzhok/billing/*" -i "kruzhok/risk/*" -i "kruzhok/gamification/*" -i "kruzhok/messaging/*" \
-		-i "kruzhok/feedback/*" -i "kruzhok/demo/*" -i "kruzhok/api/*" -i "templates/billing/*" \
-		-i "templates/risk/*" -i "templates/gamification/*" -i "templates/messaging/*" -i "templates/feedback/*"
-	$(PY) manage.py compilemessages -l en -i .venv -i "kruzhok/*"
+	$(PY) manage.py makemessages -l en -l ru --no-obsolete -i ".venv/*" -i "tests/*" -i "*/migrations/*" \
+		-i "kruzhok/demo/*" -i "kruzhok/api/*" -i "var/*" -i "staticfiles/*"
+	$(PY) manage.py compilemessages -l en -l ru -i .venv -i "kruzhok/*"
 
 clean:
 	rm -rf $(VENV) var staticfiles
@@ -70,10 +70,25 @@ eval: install
 	$(PY) manage.py risk_oulad_convert --out var/eval/oulad
 	$(PY) manage.py risk_backtest --enrollments var/eval/oulad/enrollments.csv --events var/eval/oulad/events.csv \
 		--as-of-days 28,56 --split temporal --json var/eval/oulad/backtest.json
+	# The demo network (`make demo` seeds it): how many days before leaving a child is flagged (weekly replay).
+	$(PY) manage.py risk_leadtime --weeks 26
+	# sentiment (docs/sentiment.md): retrain on SentiRuEval-2015, test on the 2016 etalons beside the baselines
+	$(PY) manage.py sentiment_train --data ../shared/data --out var/eval/sentiment-model
+	$(PY) manage.py sentiment_sentirueval --data ../shared/data --model var/eval/sentiment-model \
+		--json var/eval/sentiment-2016.json
 
 BENCH_DB ?= sqlite:///$(CURDIR)/var/bench.sqlite3
+BENCH_PG_DB ?= postgres://postgres@127.0.0.1:5432/kruzhok_bench
 bench: install
+	# sentiment: one text on one core, trained model beside the lexicon baseline (no database)
+	$(PY) manage.py sentiment_bench
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py seed_demo --students 30000 --if-empty
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py risk_bench
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py gamification_bench
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py analytics_bench
+	# analytics: the same dashboards on PostgreSQL (createdb -h 127.0.0.1 -U postgres kruzhok_bench first)
+	DATABASE_URL=$(BENCH_PG_DB) $(PY) manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_PG_DB) $(PY) manage.py seed_demo --students 30000 --if-empty
+	DATABASE_URL=$(BENCH_PG_DB) $(PY) manage.py analytics_bench
+	DATABASE_URL=$(BENCH_PG_DB) $(PY) manage.py risk_bench

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from kruzhok.lib.tenancy import unscoped
 from kruzhok.testing.world import build_org_world
@@ -7,6 +8,15 @@ from kruzhok.testing.world import build_org_world
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _russian_unless_a_test_switches():
+    """Each test starts in the site's default language: a test that switched to English (or a request
+    that did) must not leak its language into the next test run by the same worker."""
+    translation.activate("ru")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "kruzhok.accounts",
     "kruzhok.school",
     "kruzhok.attendance",
+    "kruzhok.homework",
     "kruzhok.family",
     "kruzhok.gamification",
     "kruzhok.demo",
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "kruzhok.messaging",
     "kruzhok.feedback",
     "kruzhok.risk",
+    "kruzhok.analytics",
+    "kruzhok.reports",
+    "kruzhok.dataquality",
     "kruzhok.api",
 ]
 
@@ -115,6 +119,8 @@ CELERY_TIMEZONE = "Europe/Moscow"
 CELERY_BEAT_SCHEDULE = {
     "risk-score-nightly": {"task": "kruzhok.risk.tasks.risk_score_all_task", "schedule": 60 * 60 * 24},
     "risk-train-weekly": {"task": "kruzhok.risk.tasks.risk_train_all_task", "schedule": 60 * 60 * 24 * 7},
+    # Escalate unacknowledged alerts, settle how earlier alerts ended (docs/risk.md "Alerts").
+    "risk-alerts-daily": {"task": "kruzhok.risk.tasks.risk_alerts_daily_task", "schedule": 60 * 60 * 24},
     "generate-lessons-nightly": {
         "task": "kruzhok.school.tasks.lessons_generate_all_task",
         "schedule": 60 * 60 * 6,
@@ -214,6 +220,22 @@ CELERY_BEAT_SCHEDULE["messaging-weekly-digest"] = {
     "schedule": 60 * 60 * 6,  # acts only on MESSAGING_DIGEST_WEEKDAY, once per ISO week
 }
 MESSAGING_DIGEST_WEEKDAY = env_int("MESSAGING_DIGEST_WEEKDAY", 6)  # 0 = Monday … 6 = Sunday
+# Sentiment (docs/sentiment.md): optional local Hugging Face model directory; empty = the committed linear model.
+SENTIMENT_TRANSFORMER_PATH = env_str("SENTIMENT_TRANSFORMER_PATH", "")
+# A push not confirmed within its window moves on to the next channel (docs/messaging.md).
+CELERY_BEAT_SCHEDULE["messaging-unconfirmed"] = {
+    "task": "kruzhok.messaging.tasks.deliveries_unconfirmed_task",
+    "schedule": 60,
+}
+CELERY_BEAT_SCHEDULE["messaging-lesson-reminders"] = {
+    "task": "kruzhok.messaging.tasks.lesson_reminders_task",
+    "schedule": 60 * 15,
+}
+# Parent surveys (NPS) after the Nth lesson and then on each centre's schedule (docs/messaging.md).
+CELERY_BEAT_SCHEDULE["feedback-surveys-daily"] = {
+    "task": "kruzhok.feedback.tasks.surveys_send_task",
+    "schedule": 60 * 60 * 6,
+}
 
 # Early warning (kruzhok/risk, docs/risk.md): the label is "drops out within the next N days"; an alert
 # opens at or above the threshold probability; trained models are joblib files under RISK_MODEL_DIR.
@@ -221,3 +243,15 @@ RISK_HORIZON_DAYS = env_int("RISK_HORIZON_DAYS", 30)
 RISK_ALERT_THRESHOLD = float(env_str("RISK_ALERT_THRESHOLD", "0.5"))
 RISK_ALERTS_PER_TEACHER_WEEK = env_int("RISK_ALERTS_PER_TEACHER_WEEK", 5)
 RISK_MODEL_DIR = Path(env_str("RISK_MODEL_DIR", str(BASE_DIR / "var" / "models")))
+
+# Reports and the data-quality monitor (kruzhok/reports, kruzhok/dataquality, docs/reports.md): a
+# generated file is stored in its ReportRun row and refused above REPORTS_MAX_BYTES.
+REPORTS_MAX_BYTES = env_int("REPORTS_MAX_BYTES", 50 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["reports-scheduled-daily"] = {
+    "task": "kruzhok.reports.tasks.reports_schedules_task",
+    "schedule": 60 * 60 * 24,  # each schedule mails once per month, on or after its day
+}
+CELERY_BEAT_SCHEDULE["dataquality-daily"] = {
+    "task": "kruzhok.dataquality.tasks.dataquality_daily_task",
+    "schedule": 60 * 60 * 24,  # snapshot, reminders about unmarked lessons, digest to managers
+}

@@ -46,10 +46,16 @@ PARAM_MODELS = {
     "subscription_pk": "billing_subscription",
     "entry_pk": "billing_entry",
     "plan_pk": "billing_plan",
+    "missed_mark_pk": "billing_missed_mark",
+    "makeup_pk": "billing_makeup",
     "badge_pk": "gamification_badge",
     "reward_pk": "gamification_reward",
     "request_pk": "gamification_request",
     "award_pk": "gamification_award",
+    "quest_pk": "gamification_quest",
+    "goal_pk": "gamification_goal",
+    "run_pk": "report_run",
+    "schedule_pk": "report_schedule",
 }
 NAME_MODELS = [
     ("waitlist", "waitlist"),
@@ -69,6 +75,8 @@ NAME_MODELS = [
     ("message", "message"),
     ("announcement", "announcement"),
     ("feedback", "feedback"),
+    ("conversation", "conversation"),
+    ("survey", "survey"),
 ]
 
 
@@ -117,7 +125,9 @@ def alpha_objects(alpha):
     risk = _alpha_risk(alpha)
     messaging = _alpha_messaging(alpha)
     gamification = _alpha_gamification(alpha)
+    reports = _alpha_reports(alpha)
     return {
+        **reports,
         **gamification,
         **messaging,
         **risk,
@@ -159,13 +169,37 @@ def _alpha_billing(alpha) -> dict:
         actor=alpha.owner,
         idempotency_key="iso",
     )
+    missed_mark, makeup = _alpha_makeup(alpha)
     return {
         "billing_plan": plan,
         "billing_account": sub.account,
         "billing_subscription": sub,
         "billing_payment": payment,
         "billing_entry": LedgerEntry.objects.filter(subscription=sub).first(),
+        "billing_missed_mark": missed_mark,
+        "billing_makeup": makeup,
     }
+
+
+def _alpha_makeup(alpha):
+    """A's child missed a lesson for a good reason and is booked into another group's lesson."""
+    from kruzhok.billing import makeups
+
+    now = timezone.now()
+    missed_lesson = f.LessonFactory(
+        organization=alpha.org, group=alpha.group, starts_at=now - dt.timedelta(days=2, hours=2)
+    )
+    missed_mark = AttendanceMark.objects.create(
+        organization=alpha.org,
+        lesson=missed_lesson,
+        student=alpha.student,
+        enrollment=alpha.enrollment,
+        status="excused",
+    )
+    other_group = f.GroupFactory(organization=alpha.org, course=alpha.course, branch=alpha.branch)
+    target = f.LessonFactory(organization=alpha.org, group=other_group, starts_at=now + dt.timedelta(days=1))
+    makeup = makeups.makeup_book(org=alpha.org, actor=alpha.owner, mark=missed_mark, lesson=target)
+    return missed_mark, makeup
 
 
 def _alpha_risk(alpha) -> dict:
@@ -208,7 +242,58 @@ def _alpha_messaging(alpha) -> dict:
         student=alpha.student,
         text="Роботы-1 (alpha): ужасно скучно",
     )
-    return {"message": message, "announcement": announcement, "feedback": feedback}
+    from kruzhok.feedback.models import Survey
+    from kruzhok.messaging import conversations
+
+    conversation = conversations.conversation_start(
+        org=alpha.org,
+        actor=alpha.manager,
+        side="staff",
+        guardian=alpha.guardian,
+        student=alpha.student,
+        subject="Роботы-1 (alpha)",
+        body="Петрова-alpha: всё хорошо",
+    )
+    survey = Survey.objects.create(
+        organization=alpha.org,
+        enrollment=alpha.enrollment,
+        guardian=alpha.guardian,
+        student=alpha.student,
+        reason="after_lessons",
+        sent_on=timezone.localdate(),
+    )
+    return {
+        "message": message,
+        "announcement": announcement,
+        "feedback": feedback,
+        "conversation": conversation,
+        "survey": survey,
+    }
+
+
+def _alpha_reports(alpha) -> dict:
+    """A finished report of A naming A's child, and a monthly schedule of A (kruzhok/reports)."""
+    from kruzhok.reports.models import ReportRun, ReportSchedule
+
+    run = ReportRun.objects.create(
+        organization=alpha.org,
+        kind="export",
+        params={"table": "students", "format": "csv"},
+        status="done",
+        title="Выгрузка Петрова-alpha",
+        file_name="students.csv",
+        content_type="text/csv; charset=utf-8",
+        content="Петрова-alpha Маша".encode(),
+        created_by=alpha.owner,
+    )
+    schedule = ReportSchedule.objects.create(
+        organization=alpha.org,
+        kind="branch_month",
+        params={"branch_id": alpha.branch.pk, "format": "pdf"},
+        created_by=alpha.owner,
+    )
+    schedule.recipients.set(Membership.objects.filter(organization=alpha.org, user=alpha.owner))
+    return {"report_run": run, "report_schedule": schedule}
 
 
 def _alpha_gamification(alpha) -> dict:
@@ -224,11 +309,31 @@ def _alpha_gamification(alpha) -> dict:
         org=alpha.org, title="Приз Роботы-1 (alpha)", price=1, stock=3
     )
     request = gamification_services.reward_request_create(reward=reward, student=alpha.student)
+    today = timezone.localdate()
+    quest = gamification_services.quest_save(
+        org=alpha.org,
+        title="Квест Роботы-1 (alpha)",
+        kind="team",
+        group=alpha.group,
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=30),
+        steps=[("visits", 5)],
+    )
+    goal = gamification_services.group_goal_create(
+        org=alpha.org,
+        group=alpha.group,
+        title="Цель Роботы-1 (alpha)",
+        target_xp=50,
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=30),
+    )
     return {
         "gamification_badge": badge,
         "gamification_reward": reward,
         "gamification_request": request,
         "gamification_award": award,
+        "gamification_quest": quest,
+        "gamification_goal": goal,
     }
 
 

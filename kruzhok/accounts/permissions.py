@@ -41,9 +41,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback.give": frozenset({P}),
     "feedback.pulse": frozenset({S}),
     "feedback.manage": frozenset({O, M}),
+    "conversation.view": frozenset({O, M, T, P}),
+    "conversation.staff": frozenset({O, M, T}),
+    "feedback.survey": frozenset({P}),
+    "feedback.teacher_pulse": frozenset({O, M, T}),
     # early warning (kruzhok/risk)
     "risk.view": frozenset({O, M, T}),
     "risk.act": frozenset({O, M, T}),
+    "risk.report": frozenset({O, M}),
+    "risk.configure": frozenset({O}),
     # gamification
     "gamification.self": frozenset({P, S}),
     "gamification.view": frozenset({O, M, T}),
@@ -56,6 +62,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "billing.correct": frozenset({O}),
     "billing.setup": frozenset({O}),
     "billing.family": frozenset({P}),
+    # management analytics (kruzhok/analytics)
+    "analytics.view": frozenset({O, M, T}),
+    # reports and the data-quality monitor (kruzhok/reports, kruzhok/dataquality)
+    "reports.view": frozenset({O, M}),
+    "reports.export": frozenset({O, M}),
+    "dataquality.view": frozenset({O, M}),
 }
 
 
@@ -92,8 +104,14 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     "feedback.give": "write feedback to the centre and read the answers",
     "feedback.pulse": "rate a recent lesson (1–5 faces, optional comment)",
     "feedback.manage": "read feedback (manager: their branches), answer families, close alerts",
+    "conversation.view": "read and write conversations between the centre and a family (parent: their own)",
+    "conversation.staff": "talk with families in conversations (manager: their branches; teacher: own groups)",
+    "feedback.survey": "answer the centre's survey about their child (recommend 0–10, satisfaction 1–5)",
+    "feedback.teacher_pulse": "rate each child's engagement at a lesson, 1–5 (teacher: own lessons)",
     "risk.view": "see dropout risk, its reasons and alerts (manager: their branches; teacher: their groups)",
-    "risk.act": "acknowledge an alert, mark it not useful, log what was done and close it",
+    "risk.act": "acknowledge, assign, mark not useful, log what was done and close an alert",
+    "risk.report": "see what helps: retention after alerts with and without each action (manager: their branches)",
+    "risk.configure": "set when unanswered alerts escalate and when an alert's outcome counts as stayed",
     "gamification.self": "see their own (child's) XP, level, badges, streak and group place; opt out of rankings",
     "gamification.view": "see children's XP pages and full group leaderboards (teacher: own groups)",
     "gamification.kudos": "give a child a «молодец на занятии» (teacher: own lessons)",
@@ -104,6 +122,11 @@ ACTION_DESCRIPTIONS: dict[str, str] = {
     "billing.correct": "refund payments and post reversing corrections",
     "billing.setup": "create price plans and promo codes, set the write-off rules",
     "billing.family": "see their family's balance, subscriptions and payment history",
+    "analytics.view": "see dashboards, retention curves, comparisons and the children behind each figure "
+    "(manager: their branches; teacher: their groups)",
+    "reports.view": "see and download the reports they made (owner: all of the organisation's)",
+    "reports.export": "generate reports and exports, schedule monthly reports by email (manager: their branches)",
+    "dataquality.view": "see the data-quality checks and their trend (manager: their branches)",
 }
 
 

@@ -8,17 +8,22 @@ from ninja.renderers import JSONRenderer
 from kruzhok.api.auth import api_auth
 from kruzhok.api.errors import install_error_handlers
 from kruzhok.api.routers import (
+    analytics,
     attendance,
     auth,
     billing,
     branches,
     courses,
     enrollments,
+    feedback,
     gamification,
     groups,
     guardians,
+    homework,
     lessons,
+    messaging,
     organization,
+    risk,
     students,
 )
 
@@ -57,6 +62,7 @@ api.add_router("/students", students.router)
 api.add_router("/guardians", guardians.router)
 api.add_router("/enrollments", enrollments.router)
 api.add_router("/attendance", attendance.router)
+api.add_router("/homework", homework.router)
 api.add_router("/plans", billing.plans_router)
 api.add_router("/subscriptions", billing.subscriptions_router)
 api.add_router("/payments", billing.payments_router)
@@ -66,3 +72,17 @@ api.add_router("/leaderboards", gamification.leaderboards_router)
 api.add_router("/kudos", gamification.kudos_router)
 api.add_router("/rewards", gamification.rewards_router)
 api.add_router("/reward-requests", gamification.reward_requests_router)
+api.add_router("/gamification-settings", gamification.settings_router)
+api.add_router("/badges", gamification.badges_router)
+api.add_router("/quests", gamification.quests_router)
+api.add_router("/goals", gamification.goals_router)
+api.add_router("/risk-scores", risk.scores_router)
+api.add_router("/risk-alerts", risk.alerts_router)
+api.add_router("/analytics", analytics.router)
+api.add_router("/inbox", messaging.inbox_router)
+api.add_router("/conversations", messaging.conversations_router)
+api.add_router("/announcements", messaging.announcements_router)
+api.add_router("/feedback", feedback.feedback_router)
+api.add_router("/pulse", feedback.pulse_router)
+api.add_router("/engagement", feedback.engagement_router)
+api.add_router("/surveys", feedback.surveys_router)

@@ -112,14 +112,28 @@ def enrollments_open_on(*, group: Group, on_date: dt.date) -> QuerySet[Enrollmen
     )
 
 
+# Children who visit a lesson outside their own group (billing's make-up lessons). A higher app
+# appends a function lesson -> [(student, their own enrollment)] in its AppConfig.ready(), so the
+# journal shows and marks them without attendance importing that app.
+ROSTER_GUESTS: list = []
+
+
+def _guests(lesson: Lesson) -> list[tuple[Student, Enrollment]]:
+    return [pair for provider in ROSTER_GUESTS for pair in provider(lesson)]
+
+
 def enrollment_for_mark(*, lesson: Lesson, student: Student) -> Enrollment | None:
-    """The enrollment a mark belongs to: the child's enrollment in the lesson's group open that day."""
-    return (
+    """The enrollment a mark belongs to: the child's enrollment in the lesson's group open that day
+    (or, for a guest of the lesson, the enrollment the guest provider names)."""
+    enrollment = (
         enrollments_open_on(group=lesson.group, on_date=lesson_local_date(lesson))
         .filter(student=student)
         .order_by("-started_on", "-pk")
         .first()
     )
+    if enrollment is None:
+        enrollment = next((e for s, e in _guests(lesson) if s.pk == student.pk), None)
+    return enrollment
 
 
 @dataclass
@@ -127,6 +141,7 @@ class RosterRow:
     student: Student
     enrollment: Enrollment
     mark: AttendanceMark | None
+    guest: bool = False
 
 
 def roster_for_lesson(*, lesson: Lesson) -> list[RosterRow]:
@@ -139,6 +154,10 @@ def roster_for_lesson(*, lesson: Lesson) -> list[RosterRow]:
             continue  # a child transferred out and back the same day appears once
         seen.add(enrollment.student_id)
         rows.append(RosterRow(enrollment.student, enrollment, marks.get(enrollment.student_id)))
+    for student, enrollment in _guests(lesson):
+        if student.pk not in seen:
+            seen.add(student.pk)
+            rows.append(RosterRow(student, enrollment, marks.get(student.pk), guest=True))
     return rows
 
 
@@ -146,7 +165,8 @@ def roster_row(*, lesson: Lesson, student: Student) -> RosterRow:
     """The row of one child, for the partial swapped in after a tap."""
     enrollment = enrollment_for_mark(lesson=lesson, student=student)
     mark = marks_for_lesson(lesson=lesson).filter(student=student).first()
-    return RosterRow(student, enrollment, mark)
+    guest = enrollment is not None and enrollment.group_id != lesson.group_id
+    return RosterRow(student, enrollment, mark, guest=guest)
 
 
 # --- marks -----------------------------------------------------------------------------------

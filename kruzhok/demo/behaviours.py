@@ -314,3 +314,124 @@ def _spell(rng: random.Random, season: Season, tl: Timeline, length: int) -> tup
     winter = {11: 3, 12: 4, 1: 4, 2: 4, 3: 3}
     first = max(candidates, key=lambda d: (winter.get(d.month, 1), d))
     return first, first + DAY * (length - 1)
+
+
+# --- The story the demo network tells on the analytics dashboards ------------------------------------------
+#
+# A weak branch (the second one): children come less and more of them fade away. A strong teacher (the one
+# with most children, after the demo login «teacher» whose groups are kept full for the waiting-list demo):
+# children come more often, and half of those who would have faded stay. Leaving clusters
+# before the New Year break and in May. Applied to a finished plan, drawing from each timeline's own seed,
+# so the main random stream and every other enrollment stay as they were. Changes only ever make a child
+# leave earlier, or stay where the group has room on every day, so no group goes over capacity.
+
+WEAK_BRANCH_INDEX = 1
+NAMED_TEACHER = "teacher"
+WEAK_ATTENDANCE_DROP = 0.12
+WEAK_EXTRA_FADE = 0.22
+STRONG_ATTENDANCE_GAIN = 0.04
+STRONG_KEEPS = 0.5
+SEASON_SNAP = 0.45
+
+
+def tell_story(plan) -> dict[str, int]:
+    """Adjusts the planned enrollments of an org plan in place; returns how many were changed, by kind."""
+    season, today = plan.season, plan.season.today
+    groups = plan.groups
+    branches = sorted({g.branch for g in groups})
+    weak = branches[WEAK_BRANCH_INDEX] if len(branches) > 1 else None
+    strong = strong_teacher(plan, weak)
+    changed = {"weak_fade": 0, "strong_stay": 0, "season_snap": 0}
+    # Groups kept full with a waiting list stay exactly as planned.
+    waitlisted = {group for _student, group, _note in getattr(plan, "waitlist", [])}
+    for e in plan.enrollments:
+        g = groups[e.group]
+        if g.idx in waitlisted:
+            continue
+        tl = e.timeline
+        rng = random.Random(tl.seed + 7)
+        if g.branch == weak:
+            tl.base = max(0.3, tl.base - WEAK_ATTENDANCE_DROP)
+            if e.outcome.status != EnrollmentStatus.DROPPED and tl.pattern is not Pattern.TRIAL_ONLY:
+                if rng.random() < WEAK_EXTRA_FADE:
+                    end = tl.start + WEEK * rng.randint(5, 14)
+                    if end < today - DAY:
+                        tl.pattern, tl.end = Pattern.FADING, end
+                        _set_reason(rng, tl, ((DropReason.LOST_INTEREST, 3), (DropReason.TEACHER, 1)))
+                        e.outcome = settle(tl, g.held, today)
+                        changed["weak_fade"] += e.outcome.status == EnrollmentStatus.DROPPED
+        elif strong is not None and g.teacher == strong:
+            tl.base = min(0.97, tl.base + STRONG_ATTENDANCE_GAIN)
+            if (
+                e.outcome.status == EnrollmentStatus.DROPPED
+                and tl.pattern in (Pattern.FADING, Pattern.SUDDEN_STOP)
+                and rng.random() < STRONG_KEEPS
+                and _room_to_stay(g, e, today)
+            ):
+                tl.pattern, tl.end, tl.reason, tl.note = Pattern.STEADY, None, "", ""
+                e.outcome = settle(tl, g.held, today)
+                changed["strong_stay"] += 1
+        if e.outcome.status == EnrollmentStatus.DROPPED and tl.pattern is not Pattern.SIBLINGS_LEAVE:
+            snapped = _season_drop_day(rng, tl, e.outcome.ended_on, season)
+            if snapped is not None and snapped < e.outcome.ended_on:
+                tl.end = snapped
+                e.outcome = settle(tl, g.held, today)
+                changed["season_snap"] += 1
+    return changed
+
+
+def strong_teacher(plan, weak_branch: int | None = None) -> int | None:
+    """The teacher (index into plan.users) whose groups have the most room to keep a child who would have
+    faded; the named demo teacher (groups kept full for the waiting list) and the weak branch aside."""
+    named = next((i for i, u in enumerate(plan.users) if u.username == NAMED_TEACHER), None)
+    today = plan.season.today
+    room: dict[int, int] = {}
+    for g in plan.groups:
+        if g.teacher == named or g.branch == weak_branch:
+            continue
+        keepable = sum(
+            1
+            for e in g.enrollments
+            if e.outcome.status == EnrollmentStatus.DROPPED
+            and e.timeline.pattern in (Pattern.FADING, Pattern.SUDDEN_STOP)
+            and _room_to_stay(g, e, today)
+        )
+        room[g.teacher] = room.get(g.teacher, 0) + keepable
+    return max(sorted(room), key=lambda t: room[t]) if room else None
+
+
+def _season_drop_day(
+    rng: random.Random, tl: Timeline, ended: dt.date | None, season: Season
+) -> dt.date | None:
+    """Families decide over the New Year break and before summer: a January or June drop often happens
+    in the last weeks of December or in May instead."""
+    if ended is None or rng.random() >= SEASON_SNAP:
+        return None
+    y = season.start.year
+    if dt.date(y, 12, 28) <= ended <= dt.date(y + 1, 2, 10):
+        day = dt.date(y, 12, 14) + DAY * rng.randint(0, 13)
+    elif dt.date(y + 1, 5, 26) <= ended:
+        day = dt.date(y + 1, 5, 12) + DAY * rng.randint(0, 13)
+    else:
+        return None
+    return day if day > tl.start + WEEK else None
+
+
+def _room_to_stay(g, e, today: dt.date) -> bool:
+    """True when the group has a free place on every day from this child's planned end to today."""
+    ended = e.outcome.ended_on
+    if ended is None:
+        return True
+    # Every lesson day since the planned end, and today: a group kept full for the waiting list stays full.
+    days = [d for d in g.held if ended <= d < today] + [today]
+    for day in days:
+        open_count = sum(
+            1
+            for other in g.enrollments
+            if other is not e
+            and other.outcome.started_on <= day
+            and (other.outcome.ended_on is None or other.outcome.ended_on > day)
+        )
+        if open_count + 1 > g.capacity:
+            return False
+    return True

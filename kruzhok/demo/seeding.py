@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.attendance.models import AttendanceMark
-from kruzhok.demo import catalog, writing
+from kruzhok.demo import behaviours, catalog, writing
 from kruzhok.demo.planning import OrgPlan, OrgSpec, Person
 from kruzhok.demo.season import Season
 from kruzhok.school import models as school
@@ -143,6 +143,9 @@ def seed_demo(
     season = Season.for_today(today, settings.LESSON_HORIZON_DAYS)
     specs = [demo_spec(students), second_spec()]
     plans = [OrgPlan(spec, season, random.Random(f"{seed}:{spec.slug}")).plan() for spec in specs]
+    # The story the analytics dashboards tell: a weak branch, a strong teacher, drops before the breaks.
+    story = behaviours.tell_story(plans[0])
+    log("Сюжет: " + ", ".join(f"{k} {v}" for k, v in story.items()))
     log(f"План готов за {time.monotonic() - began:.1f} с")
     taken = set(
         get_user_model()

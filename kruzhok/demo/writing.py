@@ -17,7 +17,9 @@ from django.utils import timezone
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.attendance.models import AttendanceMark
 from kruzhok.demo import behaviours as bh
-from kruzhok.demo.planning import TIMEZONE, EnrollmentPlan, OrgPlan
+from kruzhok.demo.homework import draw_homework
+from kruzhok.demo.planning import TIMEZONE, EnrollmentPlan, GroupPlan, OrgPlan
+from kruzhok.homework.models import HomeworkResult
 from kruzhok.lib.tenancy import TenantOwned
 from kruzhok.school import models as school
 from kruzhok.school.services.people import CONSENT_TEXT_VERSION
@@ -258,6 +260,8 @@ class Writer:
             chunk = p.groups[chunk_start : chunk_start + GROUPS_PER_CHUNK]
             lessons: list[school.Lesson] = []
             pending: list[tuple[school.Lesson, list[tuple[EnrollmentPlan, str, str]]]] = []
+            homework_pending: list[tuple[GroupPlan, int, EnrollmentPlan, str, bool, int | None]] = []
+            lesson_objs: dict[tuple[int, int], school.Lesson] = {}
             for g in chunk:
                 teacher = p.users[g.teacher].pk
                 room = p.rooms[g.room].pk
@@ -267,9 +271,16 @@ class Writer:
                     if lesson.day < today and not lesson.cancel_reason and not lesson.unmarked
                 ]
                 marks: dict[int, list[tuple[EnrollmentPlan, str, str]]] = {}
+                with_homework = {i for i, _day in past if g.lessons[i].homework}
                 for e in g.enrollments:
-                    for i, status, comment in bh.draw_marks(e.timeline, e.outcome, past, season):
+                    drawn = list(bh.draw_marks(e.timeline, e.outcome, past, season))
+                    for i, status, comment in drawn:
                         marks.setdefault(i, []).append((e, status, comment))
+                    days = dict(past)
+                    for i, status, is_late, grade in draw_homework(
+                        e.timeline, [(i, status, days[i]) for i, status, _c in drawn], with_homework
+                    ):
+                        homework_pending.append((g, i, e, status, is_late, grade))
                 for i, lesson in enumerate(g.lessons):
                     marked = marks.get(i)
                     obj = school.Lesson(
@@ -294,6 +305,7 @@ class Writer:
                         else None,
                     )
                     lessons.append(obj)
+                    lesson_objs[(id(g), i)] = obj
                     if marked:
                         pending.append((obj, marked))
                 g.lessons = []  # the plan is written; let it go
@@ -313,6 +325,37 @@ class Writer:
                     (org.pk, obj.pk, p.students[e.student].pk, e.pk, status, comment, obj.teacher_id)
                     for obj, marked in pending
                     for e, status, comment in marked
+                ],
+            )
+            _insert(
+                HomeworkResult,
+                (
+                    "organization_id",
+                    "lesson_id",
+                    "student_id",
+                    "enrollment_id",
+                    "status",
+                    "is_late",
+                    "grade",
+                    "comment",
+                    "recorded_by_id",
+                ),
+                [
+                    (
+                        org.pk,
+                        lesson.pk,
+                        p.students[e.student].pk,
+                        e.pk,
+                        status,
+                        is_late,
+                        grade,
+                        "",
+                        lesson.teacher_id,
+                    )
+                    for lesson, e, status, is_late, grade in (
+                        (lesson_objs[(id(g), i)], e, status, is_late, grade)
+                        for g, i, e, status, is_late, grade in homework_pending
+                    )
                 ],
             )
 

@@ -19,6 +19,7 @@ from kruzhok.accounts.permissions import role_can
 from kruzhok.attendance.models import AttendanceStatus
 from kruzhok.family import ical, selectors
 from kruzhok.family.forms import AttendanceFilterForm, ScheduleWindowForm
+from kruzhok.homework import selectors as homework_selectors
 from kruzhok.lib.tenancy import tenant_context
 from kruzhok.school.services.calendar import guardian_calendar_token_rotate
 
@@ -176,7 +177,10 @@ def child(request, student_pk: int):
     overview = selectors.child_overview(
         org=request.org, child=student, now=timezone.now(), upcoming_limit=5, marks_limit=0, past_limit=20
     )
-    return render(request, "family/child.html", {"overview": overview, "child": student})
+    homework = homework_selectors.results_for_student(student=student, limit=20)
+    return render(
+        request, "family/child.html", {"overview": overview, "child": student, "homework": homework}
+    )
 
 
 @require_POST

@@ -18,11 +18,17 @@ logger = logging.getLogger(__name__)
 TOPICS = {
     "attendance.marked",  # organization_id, lesson_id, student_id, enrollment_id, status
     "enrollment.changed",  # organization_id, enrollment_id, from_status, to_status
-    "messaging.telegram_text",  # organization_id, user_id, chat_id, text (a linked chat wrote to the bot)
+    # organization_id, user_id, chat_id, text, conversation_id (a linked chat wrote to the bot)
+    "messaging.telegram_text",
+    # organization_id, lesson_id, change ("cancelled" | "moved"), old_starts_at (ISO), reason
+    "lesson.changed",
     "billing.debt_opened",  # organization_id, account_id, balance
     "billing.subscription_frozen",  # organization_id, subscription_id, student_id, days
     "billing.renewal_due",  # organization_id, subscription_id, student_id, valid_to, lessons_left
     "billing.renewal_missed",  # organization_id, subscription_id, student_id, valid_to
+    # organization_id, result_id, lesson_id, student_id, enrollment_id, status, grade,
+    # previous_status, previous_grade (None when first recorded)
+    "homework.recorded",
 }
 
 _subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)

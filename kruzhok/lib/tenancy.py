@@ -7,11 +7,14 @@ silently read across organisations. Code that legitimately works across tenants 
 jobs, migrations) says so with `unscoped()`.
 """
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import models
+
+logger = logging.getLogger(__name__)
 
 _UNSCOPED = object()
 _active: ContextVar[object] = ContextVar("kruzhok_active_org", default=None)
@@ -78,3 +81,31 @@ class TenantOwned(TimeStamped):
     class Meta:
         abstract = True
         base_manager_name = "all_objects"
+
+
+def for_each_organisation(
+    job: Callable[..., int | dict], *, count_key: str = "count", **kwargs
+) -> dict[str, int]:
+    """Runs `job(org=…, **kwargs)` for every organisation, oldest first, each inside its own tenant
+    context, as nightly and periodic work does. One organisation's failure is logged and counted and the
+    rest still run. A job returns a count (added up under `count_key`) or a dict of counts (added up key
+    by key); the totals also say how many organisations ran and how many failed."""
+    from django.apps import apps
+
+    organization_model = apps.get_model("accounts", "Organization")  # lib sits below accounts
+    totals: dict[str, int] = {"organizations": 0, "failed": 0}
+    with unscoped():
+        organizations = list(organization_model.objects.order_by("pk"))
+    for org in organizations:
+        try:
+            with tenant_context(org.pk):
+                result = job(org=org, **kwargs)
+        except Exception:
+            logger.exception("%s failed for organisation %s", getattr(job, "__name__", job), org.pk)
+            totals["failed"] += 1
+            continue
+        totals["organizations"] += 1
+        counts = result if isinstance(result, dict) else {count_key: result}
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals

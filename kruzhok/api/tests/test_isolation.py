@@ -49,11 +49,26 @@ def alpha_objects(alpha) -> dict:
         enrollment=secret_enrollment,
         status="absent",
     )
+    # The secret child's homework: a parent listing /homework must never see it.
+    from kruzhok.homework.models import HomeworkResult
+
+    HomeworkResult.objects.create(
+        organization=alpha.org,
+        lesson=alpha.lesson,
+        student=secret,
+        enrollment=secret_enrollment,
+        status="submitted",
+        grade=5,
+    )
     billing = _alpha_billing(alpha)
     gamification = _alpha_gamification(alpha)
+    risk = _alpha_risk(alpha)
+    messaging = _alpha_messaging(alpha, secret)
     return {
         **billing,
         **gamification,
+        **risk,
+        **messaging,
         "xp": alpha.student.pk,
         "leaderboards": alpha.group.pk,
         "branches": alpha.branch.pk,
@@ -100,7 +115,99 @@ def _alpha_gamification(alpha) -> dict:
         org=alpha.org, title="Приз Роботы-1 (alpha)", price=1, stock=3
     )
     request = gamification_services.reward_request_create(reward=reward, student=alpha.student)
-    return {"rewards": reward.pk, "reward-requests": request.pk}
+    today = dt.date.today()
+    badge = gamification_services.badge_create(org=alpha.org, name="Значок Роботы-1 (alpha)", rule="teacher")
+    quest = gamification_services.quest_save(
+        org=alpha.org,
+        title="Квест Роботы-1 (alpha)",
+        kind="team",
+        group=alpha.group,
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=30),
+        steps=[("visits", 5)],
+        reward_badge=badge,
+    )
+    goal = gamification_services.group_goal_create(
+        org=alpha.org,
+        group=alpha.group,
+        title="Цель Роботы-1 (alpha)",
+        target_xp=50,
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=30),
+    )
+    return {
+        "rewards": reward.pk,
+        "reward-requests": request.pk,
+        "badges": badge.pk,
+        "quests": quest.pk,
+        "goals": goal.pk,
+    }
+
+
+def _alpha_risk(alpha) -> dict:
+    """A's child scored, with an open alert (kruzhok/risk): ids for /risk-scores and /risk-alerts."""
+    from kruzhok.risk.models import RiskAlert, RiskScore
+
+    RiskScore.objects.create(
+        organization=alpha.org,
+        enrollment=alpha.enrollment,
+        scored_on=dt.date(2026, 11, 20),
+        probability=0.7,
+        band="high",
+        factors=[{"feature": "absent_run", "text": "Петрова-alpha пропустила 3 занятия"}],
+    )
+    alert = RiskAlert.objects.create(
+        organization=alpha.org, enrollment=alpha.enrollment, opened_on=dt.date(2026, 11, 20), probability=0.7
+    )
+    return {"risk-scores": alpha.enrollment.pk, "risk-alerts": alert.pk}
+
+
+def _alpha_messaging(alpha, secret) -> dict:
+    """A's inbox message, conversations (one about the secret child, with another family), an
+    announcement, a feedback item and a survey (kruzhok/messaging, kruzhok/feedback)."""
+    from kruzhok.feedback import services as feedback_services
+    from kruzhok.feedback.models import Survey
+    from kruzhok.messaging import conversations
+    from kruzhok.messaging import services as messaging_services
+    from kruzhok.school.models import StudentGuardian
+
+    message = messaging_services.message_enqueue(
+        org=alpha.org,
+        guardian=alpha.guardian,
+        user=alpha.parent,
+        subject="Новости",
+        body="Петрова-alpha Маша",
+    )
+    conversation = conversations.conversation_start(
+        org=alpha.org, actor=alpha.manager, side="staff", guardian=alpha.guardian, student=alpha.student,
+        subject="Роботы-1 (alpha)", body="Петрова-alpha: всё хорошо",
+    )  # fmt: skip
+    secret_guardian = f.GuardianFactory(organization=alpha.org, full_name="Тайный-Ребёнок родитель")
+    StudentGuardian.objects.create(organization=alpha.org, student=secret, guardian=secret_guardian)
+    secret_conversation = conversations.conversation_start(
+        org=alpha.org, actor=alpha.manager, side="staff", guardian=secret_guardian, student=secret,
+        subject="Тайный-Ребёнок", body="Тайный-Ребёнок болеет",
+    )  # fmt: skip
+    announcement = messaging_services.announcement_send(
+        org=alpha.org, actor=alpha.owner, title="Роботы-1 (alpha)", body_template="Текст",
+        audience="group", group=alpha.group,
+    )  # fmt: skip
+    feedback = feedback_services.feedback_submit(
+        org=alpha.org, actor=alpha.parent, guardian=alpha.guardian, student=alpha.student,
+        text="Роботы-1 (alpha): ужасно скучно",
+    )  # fmt: skip
+    survey = Survey.objects.create(
+        organization=alpha.org, enrollment=alpha.enrollment, guardian=alpha.guardian, student=alpha.student,
+        reason="after_lessons", sent_on=dt.date.today(),
+    )  # fmt: skip
+    return {
+        "inbox": message.pk,
+        "conversations": conversation.pk,
+        "secret_conversation": secret_conversation.pk,
+        "announcements": announcement.pk,
+        "feedback": feedback.pk,
+        "surveys": survey.pk,
+    }
 
 
 def call(client, method: str, path: str):
@@ -140,6 +247,7 @@ def test_a_family_never_reaches_another_childs_data(alpha, api_as):
         "enrollments": objects["secret_enrollment"],
         "attendance": objects["secret_attendance"],
         "xp": objects["secret_student"],
+        "conversations": objects["secret_conversation"],
     }
     for user in (alpha.parent, alpha.student_user):
         client = api_as(user)

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kruzhok.lib import events
 from kruzhok.school.models import Lesson, LessonStatus, Room
 
 REASON_MAX = Lesson._meta.get_field("cancel_reason").max_length
@@ -90,6 +91,11 @@ def lesson_cancel(*, lesson: Lesson, actor, reason: str) -> Lesson:
         current.cancel_reason = reason
         current.full_clean()
         current.save(update_fields=["status", "cancel_reason", "updated_at"])
+        # Families are told (kruzhok/messaging subscribes); delivered after the commit.
+        events.publish(
+            "lesson.changed", organization_id=current.organization_id, lesson_id=current.pk,
+            change="cancelled", old_starts_at=current.starts_at.isoformat(), reason=reason,
+        )  # fmt: skip
     return _copy_into(lesson, current)
 
 
@@ -110,6 +116,7 @@ def lesson_move(
         if starts_at == current.starts_at and (room is None or room.pk == current.room_id):
             raise ValidationError(_("Новое время совпадает с прежним."), code="same_time")
         duration = current.ends_at - current.starts_at
+        previous_start = current.starts_at
         if current.moved_from is None:
             current.moved_from = current.starts_at
         current.starts_at = starts_at
@@ -121,6 +128,10 @@ def lesson_move(
         current.save(
             update_fields=["starts_at", "ends_at", "room", "moved_from", "move_reason", "updated_at"]
         )
+        events.publish(
+            "lesson.changed", organization_id=current.organization_id, lesson_id=current.pk,
+            change="moved", old_starts_at=previous_start.isoformat(), reason=reason,
+        )  # fmt: skip
     return _copy_into(lesson, current)
 
 

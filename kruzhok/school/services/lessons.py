@@ -6,7 +6,6 @@ deleted by regeneration: history and plans outrank the rule.
 """
 
 import datetime as dt
-import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -15,10 +14,8 @@ from django.utils import timezone
 
 from kruzhok.accounts.models import Organization
 from kruzhok.lib.dates import org_timezone, org_today  # noqa: F401 — re-exported for school views
-from kruzhok.lib.tenancy import tenant_context
+from kruzhok.lib.tenancy import for_each_organisation
 from kruzhok.school.models import Group, Holiday, Lesson, LessonStatus, ScheduleSlot
-
-logger = logging.getLogger(__name__)
 
 
 def slot_times(*, slot: ScheduleSlot, on: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
@@ -170,16 +167,5 @@ def _fill(*, org, groups: dict[int, Group], today, last_day, tz) -> int:
 
 def lessons_generate_all(*, horizon_days: int | None = None) -> dict[str, int]:
     """Every organisation in turn, each inside its own tenant context; one failing org does not stop the rest."""
-    totals = {"organizations": 0, "created": 0, "deleted": 0, "updated": 0, "failed": 0}
-    for org in Organization.objects.order_by("pk"):
-        try:
-            with tenant_context(org.pk):
-                result = lessons_generate(org=org, horizon_days=horizon_days)
-        except Exception:
-            logger.exception("Lesson generation failed for organisation %s", org.pk)
-            totals["failed"] += 1
-            continue
-        totals["organizations"] += 1
-        for key in ("created", "deleted", "updated"):
-            totals[key] += result[key]
-    return totals
+    totals = for_each_organisation(lessons_generate, horizon_days=horizon_days)
+    return {"created": 0, "deleted": 0, "updated": 0, **totals}
