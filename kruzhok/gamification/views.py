@@ -19,6 +19,20 @@ def _errors_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+def _save_or_error(request, form, save, *, success: str, next_url: str) -> tuple[HttpResponse | None, str]:
+    """The settings forms' one shape: on a valid POST run the service; answer a redirect with the success
+    message, or None and the service's refusal for the form page to show. A GET or an invalid form gives
+    (None, "") and the page shows the form's own errors."""
+    if request.method != "POST" or not form.is_valid():
+        return None, ""
+    try:
+        save(form)
+    except ValidationError as exc:
+        return None, _errors_text(exc)
+    messages.success(request, success)
+    return redirect(next_url), ""
+
+
 @role_required("gamification.self")
 @require_GET
 def home(request):
@@ -151,15 +165,15 @@ def settings_page(request):
     rules = selectors.rules_for(org=request.org)
     initial = {name: getattr(rules, name) for name in services.RULE_FIELDS}
     form = forms.RulesForm(request.POST or None, initial=initial)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.gamification_settings_update(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Правила сохранены. Они действуют для новых отметок."))
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.gamification_settings_update(org=request.org, **f.cleaned_data),
+        success=_("Правила сохранены. Они действуют для новых отметок."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(
         request,
         "gamification/settings.html",
@@ -178,15 +192,15 @@ def settings_page(request):
 @require_http_methods(["GET", "POST"])
 def goal_create(request):
     form = forms.GroupGoalForm(request.POST or None, groups=group_list(membership=request.membership))
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.group_goal_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Цель группы добавлена: дети увидят её на своих страницах."))
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.group_goal_create(org=request.org, **f.cleaned_data),
+        success=_("Цель группы добавлена: дети увидят её на своих страницах."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(request, "gamification/goal_form.html", {"form": form, "error": error})
 
 
@@ -200,15 +214,15 @@ def goal_edit(request, goal_pk: int):
         raise Http404
     initial = {f: getattr(goal, f) for f in ("group", "title", "target_xp", "starts_on", "ends_on", "reward")}
     form = forms.GroupGoalForm(request.POST or None, groups=groups, initial=initial)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.group_goal_update(goal=goal, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Цель группы сохранена."))
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.group_goal_update(goal=goal, **f.cleaned_data),
+        success=_("Цель группы сохранена."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(request, "gamification/goal_form.html", {"form": form, "error": error, "goal": goal})
 
 
@@ -229,15 +243,15 @@ def _quest_form(request, quest=None):
 @require_http_methods(["GET", "POST"])
 def quest_create(request):
     form = _quest_form(request)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.quest_save(org=request.org, **form.service_fields())
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Квест добавлен: дети увидят его на своих страницах."))
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.quest_save(org=request.org, **f.service_fields()),
+        success=_("Квест добавлен: дети увидят его на своих страницах."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(request, "gamification/quest_form.html", {"form": form, "error": error})
 
 
@@ -248,17 +262,15 @@ def quest_edit(request, quest_pk: int):
     if quest.group_id and not group_list(membership=request.membership).filter(pk=quest.group_id).exists():
         raise Http404
     form = _quest_form(request, quest)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.quest_save(org=request.org, quest=quest, **form.service_fields())
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(
-                request, _("Квест сохранён. Новые шаги действуют для тех, кто его ещё не прошёл.")
-            )
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.quest_save(org=request.org, quest=quest, **f.service_fields()),
+        success=_("Квест сохранён. Новые шаги действуют для тех, кто его ещё не прошёл."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(request, "gamification/quest_form.html", {"form": form, "error": error, "quest": quest})
 
 
@@ -271,15 +283,15 @@ def badge_edit(request, badge_pk: int):
         for f in ("name", "description", "rule", "event", "threshold", "symbol", "color", "is_active")
     }
     form = forms.BadgeForm(request.POST or None, initial=initial)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.badge_update(badge=badge, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Значок сохранён. Кто его уже получил, тот его сохранит."))
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.badge_update(badge=badge, **f.cleaned_data),
+        success=_("Значок сохранён. Кто его уже получил, тот его сохранит."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(request, "gamification/badge_form.html", {"form": form, "error": error, "badge": badge})
 
 
@@ -287,15 +299,15 @@ def badge_edit(request, badge_pk: int):
 @require_http_methods(["GET", "POST"])
 def badge_create(request):
     form = forms.BadgeForm(request.POST or None)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.badge_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Значок создан."))
-            return redirect("gamification:settings")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.badge_create(org=request.org, **f.cleaned_data),
+        success=_("Значок создан."),
+        next_url="gamification:settings",
+    )
+    if done:
+        return done
     return render(request, "gamification/badge_form.html", {"form": form, "error": error})
 
 
@@ -352,15 +364,15 @@ def reward_ask(request, reward_pk: int):
 @require_http_methods(["GET", "POST"])
 def shop_manage(request):
     form = forms.RewardForm(request.POST or None)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reward_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Награда добавлена в магазин."))
-            return redirect("gamification:shop_manage")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.reward_create(org=request.org, **f.cleaned_data),
+        success=_("Награда добавлена в магазин."),
+        next_url="gamification:shop_manage",
+    )
+    if done:
+        return done
     return render(
         request,
         "gamification/shop_manage.html",
@@ -379,15 +391,15 @@ def reward_edit(request, reward_pk: int):
     reward = selectors.reward_get(org=request.org, pk=reward_pk)
     initial = {f: getattr(reward, f) for f in ("title", "description", "price", "stock", "is_active")}
     form = forms.RewardEditForm(request.POST or None, initial=initial)
-    error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reward_update(reward=reward, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors_text(exc)
-        else:
-            messages.success(request, _("Награда сохранена."))
-            return redirect("gamification:shop_manage")
+    done, error = _save_or_error(
+        request,
+        form,
+        lambda f: services.reward_update(reward=reward, **f.cleaned_data),
+        success=_("Награда сохранена."),
+        next_url="gamification:shop_manage",
+    )
+    if done:
+        return done
     return render(request, "gamification/reward_form.html", {"form": form, "error": error, "reward": reward})
 
 
