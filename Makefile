@@ -70,6 +70,11 @@ eval: install
 	$(PY) manage.py risk_oulad_convert --out var/eval/oulad
 	$(PY) manage.py risk_backtest --enrollments var/eval/oulad/enrollments.csv --events var/eval/oulad/events.csv \
 		--as-of-days 28,56 --split temporal --json var/eval/oulad/backtest.json
+	# The same without the third-party click aggregates: the reference LightGBM uses no clicks either.
+	$(PY) manage.py risk_oulad_convert --no-derived-activity --out var/eval/oulad-no-activity
+	$(PY) manage.py risk_backtest --enrollments var/eval/oulad-no-activity/enrollments.csv \
+		--events var/eval/oulad-no-activity/events.csv --as-of-days 28,56 --split temporal \
+		--json var/eval/oulad-no-activity/backtest.json
 	# The demo network (`make demo` seeds it): how many days before leaving a child is flagged (weekly replay).
 	$(PY) manage.py risk_leadtime --weeks 26
 	# sentiment (docs/sentiment.md): retrain on SentiRuEval-2015, test on the 2016 etalons beside the baselines

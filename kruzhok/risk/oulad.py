@@ -6,6 +6,16 @@ Module start = day 0 of a presentation; presentations become dates ("2013B" → 
 early) and `grade` (value = score) on the submission day, and `homework_missed` on the due day when
 nothing was in by then. A withdrawal (date_unregistration) is a dropout on that day; Pass, Fail and
 Distinction complete at the end of the presentation.
+
+VLE activity (optional, `derived_activity=True`): our copy lacks studentVle.csv, so `activity` events come
+from the third-party cumulative aggregates in derived_weekly_features_reyquiroz/features_week_{2,4,6,8}.csv
+(clicks and active days with VLE date ≤ 7k, pre-start days included). Each 2-week window becomes
+`activity` events dated on the day the window closes (start + 7k, so an as-of day before it cannot see
+them): value = clicks in that window (difference of the cumulative totals), and a second event with
+text `active_days` whose value is the active days in the window; windows with nothing are left out. The
+files are keyed by id_student only: a student with several enrolments cannot be attributed, so those
+enrolments get no activity events and `static_activity_known` = 0 (instead of looking inactive); see
+`attributable` for why only earlier or concurrent enrolments count.
 """
 
 import datetime as dt
@@ -31,7 +41,60 @@ def presentation_start(code: str) -> dt.date:
     return dt.date(year, 2 if half == "B" else 10, 1)
 
 
-def convert(src: Path, out: Path) -> dict[str, int]:
+DERIVED_ACTIVITY = "derived_weekly_features_reyquiroz"
+ACTIVITY_WEEKS = (2, 4, 6, 8)
+
+
+def attributable(enr: pd.DataFrame, start: pd.Series) -> np.ndarray:
+    """Enrolments whose student had no other enrolment starting on or before theirs.
+
+    Ambiguity is judged from what was known on the enrolment's start only: judged over the whole
+    dataset, "has another enrolment" would mean, for the early presentations, "will retake the module
+    later" (i.e. failed or left this one) — an answer from the future. The price: for a student who
+    enrols again later, the aggregates also hold that later presentation's first weeks (documented)."""
+    frame = pd.DataFrame({"student": enr["id_student"].to_numpy(), "start": start.to_numpy()})
+    earlier_or_same = frame.groupby("student")["start"].rank(method="max")
+    return (earlier_or_same == 1).to_numpy()
+
+
+def derived_activity_events(src: Path, enr: pd.DataFrame, starts: dict[str, dt.date]) -> pd.DataFrame:
+    """`activity` events from the cumulative weekly aggregates, for students with one enrolment only."""
+    folder = Path(src) / DERIVED_ACTIVITY
+    single = enr[enr["static_activity_known"] == 1]
+    by_student = single.set_index("id_student")
+    frames = []
+    previous = None
+    for week in ACTIVITY_WEEKS:
+        table = pd.read_csv(folder / f"features_week_{week}.csv").drop_duplicates("id_student")
+        # A single enrolment missing from a file had no VLE activity by that day: zero, not unknown.
+        cumulative = (
+            table.set_index("id_student")[["total_clicks", "active_days"]]
+            .reindex(by_student.index)
+            .fillna(0.0)
+        )
+        window = cumulative if previous is None else cumulative - previous
+        # The totals are cumulative; a fall would mean the files disagree, so it is not read as activity.
+        window = window.clip(lower=0)
+        previous = cumulative
+        day = [
+            (starts[code] + dt.timedelta(days=7 * week)).isoformat()
+            for code in by_student["code_presentation"]
+        ]
+        for column, text in (("total_clicks", ""), ("active_days", "active_days")):
+            frame = pd.DataFrame(
+                {
+                    "enrollment_id": by_student["enrollment_id"].to_numpy(),
+                    "date": day,
+                    "kind": "activity",
+                    "value": window[column].to_numpy(),
+                    "text": text,
+                }
+            )
+            frames.append(frame[frame["value"] > 0])
+    return pd.concat(frames, ignore_index=True)
+
+
+def convert(src: Path, out: Path, *, derived_activity: bool = True) -> dict[str, int]:
     src, out = Path(src), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info = pd.read_csv(src / "studentInfo.csv")
@@ -65,6 +128,8 @@ def convert(src: Path, out: Path) -> dict[str, int]:
     enr["static_days_registered_before_start"] = -enr["date_registration"]
     # Modules differ a lot in how many leave; the module is known on day 0.
     enr["static_module"] = enr["code_module"]
+    if derived_activity:
+        enr["static_activity_known"] = attributable(enr, start).astype(int)
     columns = [
         "enrollment_id",
         "student_id",
@@ -123,5 +188,10 @@ def convert(src: Path, out: Path) -> dict[str, int]:
     )
     events = pd.concat([submitted, graded, missed_rows], ignore_index=True)
     events["text"] = ""
+    activity = 0
+    if derived_activity:
+        activity_rows = derived_activity_events(src, enr, starts)
+        activity = len(activity_rows)
+        events = pd.concat([events, activity_rows], ignore_index=True)
     events.to_csv(out / "events.csv", index=False)
-    return {"enrollments": len(enr), "events": len(events)}
+    return {"enrollments": len(enr), "events": len(events), "activity_events": activity}
