@@ -56,6 +56,11 @@ CONFLICT_CODES = frozenset(
         "not_in_group",
         "invalid_transition",
         "conflict",
+        # make-up lessons: the missed lesson is booked already, the make-up was attended, the child
+        # is in that group anyway
+        "already_booked",
+        "already_used",
+        "already_in_group",
     }
 )
 

@@ -95,17 +95,31 @@ class MakeupRow:
         return str(STATE_LABELS[self.state])
 
 
-def makeup_rows(*, org, students=None, lesson: Lesson | None = None, limit: int = 200) -> list[MakeupRow]:
-    """Bookings with their state read from the visit's mark: used (came), missed (did not come, or
-    the lesson passed unmarked), upcoming, cancelled."""
+def makeup_list(*, org, students=None, lesson: Lesson | None = None) -> QuerySet[MakeupLesson]:
+    """Bookings, the latest make-up lesson first, with what a row shows already joined."""
     qs = MakeupLesson.objects.filter(organization_id=org.pk).select_related(
-        "student", "lesson__group__course", "lesson__group__branch", "missed_mark__lesson__group"
+        "student",
+        "lesson__group__course",
+        "lesson__group__branch",
+        "missed_mark__lesson__group__course",
+        "missed_mark__lesson__group__branch",
     )
     if students is not None:
         qs = qs.filter(student__in=students)
     if lesson is not None:
         qs = qs.filter(lesson=lesson)
-    bookings = list(qs.order_by("-lesson__starts_at", "-id")[:limit])
+    return qs.order_by("-lesson__starts_at", "-id")
+
+
+def makeup_rows(*, org, students=None, lesson: Lesson | None = None, limit: int = 200) -> list[MakeupRow]:
+    """Bookings with their state read from the visit's mark: used (came), missed (did not come, or
+    the lesson passed unmarked), upcoming, cancelled."""
+    return makeup_rows_for(org=org, bookings=makeup_list(org=org, students=students, lesson=lesson)[:limit])
+
+
+def makeup_rows_for(*, org, bookings) -> list[MakeupRow]:
+    """The state of each of `bookings` (rows of makeup_list), with one query for the visit marks."""
+    bookings = list(bookings)
     visits = {
         (m.lesson_id, m.student_id): m
         for m in AttendanceMark.objects.filter(

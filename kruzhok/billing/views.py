@@ -23,6 +23,7 @@ from kruzhok.attendance.models import AttendanceMark
 from kruzhok.billing import forms, makeups, online, receipts, selectors, services
 from kruzhok.billing.models import PaymentStatus
 from kruzhok.lib.dates import org_timezone
+from kruzhok.lib.views import add_service_errors, form_submit
 from kruzhok.school.models import Course, Group
 from kruzhok.school.selectors.people import student_get, student_list
 
@@ -72,14 +73,9 @@ PLAN_ERRORS = {
 }
 
 
-def _add_errors(form, exc: ValidationError, by_code: dict) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-        return
-    for error in exc.error_list:
-        target = by_code.get(error.code)
-        form.add_error(target if target in form.fields else None, error)
+def _errors_on(by_code: dict):
+    """The form_submit refusal handler that puts a service's error next to its field by code."""
+    return lambda form, exc: add_service_errors(form, exc, by_code)
 
 
 def _rub(amount) -> str:
@@ -212,24 +208,16 @@ def plans(request):
 @role_required("billing.setup")
 def plan_create(request):
     form = _plan_form(request, request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            plan = services.plan_create(
-                org=request.org,
-                name=data["name"],
-                kind=data["kind"],
-                course=data["course"],
-                group=data["group"],
-                price=data["price"],
-                lessons=data["lessons"],
-                valid_days=data["valid_days"],
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc, PLAN_ERRORS)
-        else:
-            messages.success(request, _("Тариф «%(name)s» создан.") % {"name": plan.name})
-            return redirect("billing:plans")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.plan_create(org=request.org, **f.cleaned_data),
+        success=lambda plan: _("Тариф «%(name)s» создан.") % {"name": plan.name},
+        next_url="billing:plans",
+        show_refusal=_errors_on(PLAN_ERRORS),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "billing/plan_form.html", {"form": form})
 
 
@@ -244,16 +232,18 @@ def plan_toggle(request, plan_pk: int):
 @role_required("billing.setup")
 def promos(request):
     form = forms.PromoForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            promo = services.promo_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(
-                form, exc, {"invalid_code": "code", "duplicate_code": "code", "invalid_percent": "percent"}
-            )
-        else:
-            messages.success(request, _("Промокод %(code)s создан.") % {"code": promo.code})
-            return redirect("billing:promos")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.promo_create(org=request.org, **f.cleaned_data),
+        success=lambda promo: _("Промокод %(code)s создан.") % {"code": promo.code},
+        next_url="billing:promos",
+        show_refusal=_errors_on(
+            {"invalid_code": "code", "duplicate_code": "code", "invalid_percent": "percent"}
+        ),
+    )
+    if outcome.response:
+        return outcome.response
     today = services.org_today(request.org)
     return render(
         request,
@@ -265,36 +255,27 @@ def promos(request):
 @role_required("billing.setup")
 def billing_settings(request):
     row = services.billing_settings_for(org=request.org)
-    if request.method == "POST":
-        form = forms.SettingsForm(request.POST)
-        if form.is_valid():
-            try:
-                services.billing_settings_update(org=request.org, **form.cleaned_data)
-            except ValidationError as exc:
-                _add_errors(
-                    form,
-                    exc,
-                    {
-                        "invalid_percent": "sibling_discount_percent",
-                        "invalid_days": "renewal_days",
-                        "invalid_makeup_days": "makeup_days",
-                    },
-                )
-            else:
-                messages.success(request, _("Правила сохранены."))
-                return redirect("billing:settings")
-    else:
-        form = forms.SettingsForm(
-            initial={
-                "writeoff_unexcused_absence": row.writeoff_unexcused_absence,
-                "sibling_discount_percent": row.sibling_discount_percent,
-                "renewal_days": row.renewal_days,
-                "makeup_for_excused": row.makeup_for_excused,
-                "makeup_days": row.makeup_days,
-                "makeup_same_branch": row.makeup_same_branch,
-                "monthly_prorate": row.monthly_prorate,
+    # A bound form shows what was posted; the saved rules are only the blank form's starting values.
+    form = forms.SettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={name: getattr(row, name) for name in forms.SettingsForm.base_fields},
+    )
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.billing_settings_update(org=request.org, **f.cleaned_data),
+        success=_("Правила сохранены."),
+        next_url="billing:settings",
+        show_refusal=_errors_on(
+            {
+                "invalid_percent": "sibling_discount_percent",
+                "invalid_days": "renewal_days",
+                "invalid_makeup_days": "makeup_days",
             }
-        )
+        ),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "billing/settings.html", {"form": form})
 
 
@@ -313,31 +294,6 @@ def sell(request):
     form_kwargs = {"plans": plans_qs, "guardians": guardians}
     if request.method == "POST":
         form = forms.SellForm(request.POST, **form_kwargs)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                subscription = services.subscription_sell(
-                    org=request.org,
-                    actor=request.user,
-                    student=student,
-                    plan=data["plan"],
-                    guardian=data["guardian"],
-                    valid_from=data["valid_from"],
-                    sibling_discount=data["sibling_discount"],
-                    promo_code=data["promo_code"],
-                    manual_discount=data["manual_discount"] or None,
-                    manual_reason=data["manual_reason"],
-                    idempotency_key=data["idempotency_key"],
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc, SELL_ERRORS)
-            else:
-                messages.success(
-                    request,
-                    _("Абонемент «%(plan)s» продан: %(student)s.")
-                    % {"plan": subscription.plan.name, "student": student.full_name},
-                )
-                return redirect(_account_url(subscription.account_id) + "#pay")
     else:
         primary = guardians.filter(student_links__student=student, student_links__is_primary=True).first()
         form = forms.SellForm(
@@ -348,6 +304,36 @@ def sell(request):
             },
             **form_kwargs,
         )
+
+    def sell_plan(form):
+        data = form.cleaned_data
+        return services.subscription_sell(
+            org=request.org,
+            actor=request.user,
+            student=student,
+            plan=data["plan"],
+            guardian=data["guardian"],
+            valid_from=data["valid_from"],
+            sibling_discount=data["sibling_discount"],
+            promo_code=data["promo_code"],
+            manual_discount=data["manual_discount"] or None,
+            manual_reason=data["manual_reason"],
+            idempotency_key=data["idempotency_key"],
+        )
+
+    outcome = form_submit(
+        request,
+        form,
+        sell_plan,
+        success=lambda subscription: (
+            _("Абонемент «%(plan)s» продан: %(student)s.")
+            % {"plan": subscription.plan.name, "student": student.full_name}
+        ),
+        next_url=lambda subscription: _account_url(subscription.account_id) + "#pay",
+        show_refusal=_errors_on(SELL_ERRORS),
+    )
+    if outcome.response:
+        return outcome.response
     return render(
         request,
         "billing/sell.html",
@@ -399,23 +385,16 @@ def payment_take(request, account_pk: int):
     if request.method != "POST":
         return redirect(_account_url(obj.pk) + "#pay")
     form = forms.PaymentForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            payment = services.payment_take(
-                org=request.org,
-                account=obj,
-                amount=data["amount"],
-                method=data["method"],
-                note=data["note"],
-                actor=request.user,
-                idempotency_key=data["idempotency_key"],
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc, MONEY_ERRORS)
-        else:
-            messages.success(request, _("Оплата %(amount)s ₽ принята.") % {"amount": _rub(payment.amount)})
-            return redirect(_account_url(obj.pk))
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.payment_take(org=request.org, account=obj, actor=request.user, **f.cleaned_data),
+        success=lambda payment: _("Оплата %(amount)s ₽ принята.") % {"amount": _rub(payment.amount)},
+        next_url=_account_url(obj.pk),
+        show_refusal=_errors_on(MONEY_ERRORS),
+    )
+    if outcome.response:
+        return outcome.response
     return render(
         request, "billing/account.html", _account_context(request, obj, payment_form=form), status=400
     )
@@ -455,25 +434,19 @@ def online_link(request, account_pk: int):
 @role_required("billing.correct")
 def refund(request, payment_pk: int):
     payment = selectors.payment_get(membership=request.membership, pk=payment_pk)
-    if request.method == "POST":
-        form = forms.RefundForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.payment_refund(
-                    payment=payment,
-                    amount=data["amount"],
-                    reason=data["reason"],
-                    actor=request.user,
-                    idempotency_key=data["idempotency_key"],
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc, MONEY_ERRORS)
-            else:
-                messages.success(request, _("Возврат проведён."))
-                return redirect(_account_url(payment.account_id))
-    else:
-        form = forms.RefundForm(initial={"idempotency_key": forms.new_key()})
+    form = forms.RefundForm(
+        request.POST if request.method == "POST" else None, initial={"idempotency_key": forms.new_key()}
+    )
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.payment_refund(payment=payment, actor=request.user, **f.cleaned_data),
+        success=_("Возврат проведён."),
+        next_url=_account_url(payment.account_id),
+        show_refusal=_errors_on(MONEY_ERRORS),
+    )
+    if outcome.response:
+        return outcome.response
     left = payment.amount - services.payment_refunded_total(payment=payment)
     return render(request, "billing/refund.html", {"form": form, "payment": payment, "left": left})
 
@@ -483,49 +456,48 @@ def freeze(request, subscription_pk: int):
     subscription = selectors.subscription_get(membership=request.membership, pk=subscription_pk)
     if request.method == "POST":
         form = forms.FreezeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.subscription_freeze(
-                    subscription=subscription, actor=request.user, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                _add_errors(
-                    form,
-                    exc,
-                    {
-                        "invalid_dates": "end_date",
-                        "freeze_too_long": "end_date",
-                        "outside_validity": "start_date",
-                        "overlap": "start_date",
-                    },
-                )
-            else:
-                messages.success(
-                    request,
-                    _("Абонемент заморожен, теперь действует до %(date)s.")
-                    % {"date": subscription.valid_to.strftime("%d.%m.%Y")},
-                )
-                return redirect(_account_url(subscription.account_id))
     else:
         form = forms.FreezeForm(initial={"start_date": services.org_today(request.org)})
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.subscription_freeze(
+            subscription=subscription, actor=request.user, **f.cleaned_data
+        ),
+        # The service has moved the subscription's end by the frozen days.
+        success=lambda _freeze: (
+            _("Абонемент заморожен, теперь действует до %(date)s.")
+            % {"date": subscription.valid_to.strftime("%d.%m.%Y")}
+        ),
+        next_url=_account_url(subscription.account_id),
+        show_refusal=_errors_on(
+            {
+                "invalid_dates": "end_date",
+                "freeze_too_long": "end_date",
+                "outside_validity": "start_date",
+                "overlap": "start_date",
+            }
+        ),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "billing/freeze.html", {"form": form, "subscription": subscription})
 
 
 @role_required("billing.correct")
 def entry_reverse(request, entry_pk: int):
     entry = selectors.entry_get(membership=request.membership, pk=entry_pk)
-    if request.method == "POST":
-        form = forms.ReverseForm(request.POST)
-        if form.is_valid():
-            try:
-                services.entry_reverse(entry=entry, actor=request.user, reason=form.cleaned_data["reason"])
-            except ValidationError as exc:
-                _add_errors(form, exc, {})
-            else:
-                messages.success(request, _("Операция исправлена обратной записью."))
-                return redirect(_account_url(entry.account_id))
-    else:
-        form = forms.ReverseForm()
+    form = forms.ReverseForm(request.POST if request.method == "POST" else None)
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.entry_reverse(entry=entry, actor=request.user, reason=f.cleaned_data["reason"]),
+        success=_("Операция исправлена обратной записью."),
+        next_url=_account_url(entry.account_id),
+        show_refusal=_errors_on({}),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "billing/reverse.html", {"form": form, "entry": entry})
 
 
@@ -610,24 +582,25 @@ def makeup_book(request, missed_mark_pk: int):
     form = forms.MakeupBookForm(
         request.POST if request.method == "POST" else None, lessons=lessons.filter(pk__in=nearest), tz=tz
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            booking = makeups.makeup_book(
-                org=request.org, actor=request.user, mark=mark, lesson=form.cleaned_data["lesson"]
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc, MAKEUP_ERRORS)
-        else:
-            messages.success(
-                request,
-                _("%(student)s записан(а) на отработку: %(group)s, %(when)s.")
-                % {
-                    "student": mark.student.full_name,
-                    "group": booking.lesson.group.name,
-                    "when": booking.lesson.starts_at.astimezone(tz).strftime("%d.%m %H:%M"),
-                },
-            )
-            return redirect(reverse("billing:makeups") + f"?student={mark.student_id}")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: makeups.makeup_book(
+            org=request.org, actor=request.user, mark=mark, lesson=f.cleaned_data["lesson"]
+        ),
+        success=lambda booking: (
+            _("%(student)s записан(а) на отработку: %(group)s, %(when)s.")
+            % {
+                "student": mark.student.full_name,
+                "group": booking.lesson.group.name,
+                "when": booking.lesson.starts_at.astimezone(tz).strftime("%d.%m %H:%M"),
+            }
+        ),
+        next_url=reverse("billing:makeups") + f"?student={mark.student_id}",
+        show_refusal=_errors_on(MAKEUP_ERRORS),
+    )
+    if outcome.response:
+        return outcome.response
     return render(
         request,
         "billing/makeup_book.html",

@@ -11,26 +11,9 @@ from kruzhok.accounts.models import Role
 from kruzhok.attendance import selectors as attendance_selectors
 from kruzhok.gamification import forms, ob3, openbadges, selectors, services
 from kruzhok.gamification.badges_svg import badge_svg
+from kruzhok.lib.views import form_submit, refusal_text
 from kruzhok.school.models import Student
 from kruzhok.school.selectors.structure import group_get, group_list
-
-
-def _errors_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
-
-
-def _save_or_error(request, form, save, *, success: str, next_url: str) -> tuple[HttpResponse | None, str]:
-    """The settings forms' one shape: on a valid POST run the service; answer a redirect with the success
-    message, or None and the service's refusal for the form page to show. A GET or an invalid form gives
-    (None, "") and the page shows the form's own errors."""
-    if request.method != "POST" or not form.is_valid():
-        return None, ""
-    try:
-        save(form)
-    except ValidationError as exc:
-        return None, _errors_text(exc)
-    messages.success(request, success)
-    return redirect(next_url), ""
 
 
 @role_required("gamification.self")
@@ -107,7 +90,7 @@ def kudos(request, lesson_pk: int, student_pk: int):
                 lesson=lesson, student=row.student, actor=request.user, note=form.cleaned_data["note"]
             )
         except ValidationError as exc:
-            error = _errors_text(exc)
+            error = refusal_text(exc)
         else:
             if created:
                 messages.success(
@@ -153,7 +136,7 @@ def badge_give(request, lesson_pk: int, student_pk: int):
     try:
         services.badge_grant(badge=badge, student=row.student, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(request, _("Значок «%(badge)s» выдан.") % {"badge": badge.name})
     return redirect("attendance:lesson", pk=lesson.pk)
@@ -165,7 +148,7 @@ def settings_page(request):
     rules = selectors.rules_for(org=request.org)
     initial = {name: getattr(rules, name) for name in services.RULE_FIELDS}
     form = forms.RulesForm(request.POST or None, initial=initial)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.gamification_settings_update(org=request.org, **f.cleaned_data),
@@ -192,7 +175,7 @@ def settings_page(request):
 @require_http_methods(["GET", "POST"])
 def goal_create(request):
     form = forms.GroupGoalForm(request.POST or None, groups=group_list(membership=request.membership))
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.group_goal_create(org=request.org, **f.cleaned_data),
@@ -214,7 +197,7 @@ def goal_edit(request, goal_pk: int):
         raise Http404
     initial = {f: getattr(goal, f) for f in ("group", "title", "target_xp", "starts_on", "ends_on", "reward")}
     form = forms.GroupGoalForm(request.POST or None, groups=groups, initial=initial)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.group_goal_update(goal=goal, **f.cleaned_data),
@@ -243,7 +226,7 @@ def _quest_form(request, quest=None):
 @require_http_methods(["GET", "POST"])
 def quest_create(request):
     form = _quest_form(request)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.quest_save(org=request.org, **f.service_fields()),
@@ -262,7 +245,7 @@ def quest_edit(request, quest_pk: int):
     if quest.group_id and not group_list(membership=request.membership).filter(pk=quest.group_id).exists():
         raise Http404
     form = _quest_form(request, quest)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.quest_save(org=request.org, quest=quest, **f.service_fields()),
@@ -283,7 +266,7 @@ def badge_edit(request, badge_pk: int):
         for f in ("name", "description", "rule", "event", "threshold", "symbol", "color", "is_active")
     }
     form = forms.BadgeForm(request.POST or None, initial=initial)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.badge_update(badge=badge, **f.cleaned_data),
@@ -299,7 +282,7 @@ def badge_edit(request, badge_pk: int):
 @require_http_methods(["GET", "POST"])
 def badge_create(request):
     form = forms.BadgeForm(request.POST or None)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.badge_create(org=request.org, **f.cleaned_data),
@@ -354,7 +337,7 @@ def reward_ask(request, reward_pk: int):
     try:
         services.reward_request_create(reward=reward, student=student)
     except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(request, _("Заявка отправлена! Монеты отложены, администратор скоро ответит."))
     return redirect("gamification:shop")
@@ -364,7 +347,7 @@ def reward_ask(request, reward_pk: int):
 @require_http_methods(["GET", "POST"])
 def shop_manage(request):
     form = forms.RewardForm(request.POST or None)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.reward_create(org=request.org, **f.cleaned_data),
@@ -391,7 +374,7 @@ def reward_edit(request, reward_pk: int):
     reward = selectors.reward_get(org=request.org, pk=reward_pk)
     initial = {f: getattr(reward, f) for f in ("title", "description", "price", "stock", "is_active")}
     form = forms.RewardEditForm(request.POST or None, initial=initial)
-    done, error = _save_or_error(
+    done, error = form_submit(
         request,
         form,
         lambda f: services.reward_update(reward=reward, **f.cleaned_data),
@@ -415,7 +398,7 @@ def request_decide(request, request_pk: int):
     try:
         services.reward_request_decide(request=reward_request, actor=request.user, approve=approve)
     except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(
             request, _("Награда выдана.") if approve else _("Отказано, монеты вернулись ребёнку.")
@@ -434,7 +417,7 @@ def badge_share(request, student_pk: int, award_pk: int):
     try:
         openbadges.badge_award_share(award=award)
     except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(request, _("Значок опубликован: ссылкой можно поделиться, имени ребёнка в ней нет."))
     return redirect("gamification:child", student_pk=student.pk)

@@ -1,4 +1,4 @@
-"""Billing: price plans, subscriptions, payments and balances.
+"""Billing: price plans, subscriptions, payments, balances and make-up lessons (отработки).
 
 Staff (owner, manager) read what their scope allows and write through the billing services; a parent
 reads only their own family: their children's subscriptions, their account's payments and balance.
@@ -21,10 +21,11 @@ from kruzhok.api.auth import require
 from kruzhok.api.errors import ERROR_RESPONSES, ApiError
 from kruzhok.api.lookups import get_or_404
 from kruzhok.api.pagination import Pagination
-from kruzhok.api.schemas import CourseRef, Day, GroupRef, Id, InSchema, Name, StudentRef, Text
-from kruzhok.billing import selectors, services
-from kruzhok.billing.models import Account, Payment, Subscription
-from kruzhok.school.models import Course, Group
+from kruzhok.api.schemas import BranchRef, CourseRef, Day, GroupRef, Id, InSchema, Name, StudentRef, Text
+from kruzhok.attendance.models import AttendanceMark
+from kruzhok.billing import makeups, selectors, services
+from kruzhok.billing.models import Account, MakeupLesson, Payment, Subscription
+from kruzhok.school.models import Course, Group, Lesson, Student
 from kruzhok.school.selectors.people import guardian_list, student_list
 
 plans_router = Router(tags=["billing"])
@@ -295,3 +296,172 @@ def balances_list(request: HttpRequest):
 def balances_read(request: HttpRequest, pk: Id):
     _require_reader(request)
     return get_or_404(_accounts(request), pk)
+
+
+# ---- make-up lessons (отработки) ---------------------------------------------------------------
+
+makeups_router = Router(tags=["billing"])
+
+
+class MakeupLessonOut(Schema):
+    id: int
+    starts_at: dt.datetime
+    group: GroupRef
+    course: CourseRef
+    branch: BranchRef
+
+    @staticmethod
+    def resolve_course(obj):
+        return obj.group.course
+
+    @staticmethod
+    def resolve_branch(obj):
+        return obj.group.branch
+
+
+class MakeupAvailableOut(Schema):
+    missed_mark_id: int = Field(description="the excused absence; book it with POST /makeups")
+    student: StudentRef
+    missed_lesson: MakeupLessonOut
+    expires_on: dt.date = Field(description="the last day a make-up lesson may take place")
+
+    @staticmethod
+    def resolve_missed_mark_id(obj) -> int:
+        return obj.pk
+
+    @staticmethod
+    def resolve_missed_lesson(obj):
+        return obj.lesson
+
+
+class MakeupOut(Schema):
+    id: int
+    student: StudentRef
+    missed_mark_id: int
+    missed_lesson: MakeupLessonOut
+    lesson: MakeupLessonOut
+    expires_on: dt.date
+    status: Literal["booked", "cancelled"]
+    state: Literal["upcoming", "used", "missed", "cancelled"] = Field(
+        description="read from the child's mark on the make-up lesson: upcoming, used (came), "
+        "missed (did not come), cancelled"
+    )
+    state_label: str
+
+    @staticmethod
+    def resolve_missed_lesson(booking):
+        return booking.missed_mark.lesson
+
+
+class MakeupBookIn(InSchema):
+    missed_mark: Id = Field(description="`missed_mark_id` from GET /makeups/available")
+    lesson: Id = Field(description="a lesson of another group of the same course (GET …/options)")
+
+
+def _with_state(org, bookings) -> list[MakeupLesson]:
+    """The bookings, each with `state` and `state_label` read from the visit marks (one query)."""
+    rows = makeups.makeup_rows_for(org=org, bookings=bookings)
+    for row in rows:
+        row.booking.state, row.booking.state_label = row.state, row.label
+    return [row.booking for row in rows]
+
+
+class _MakeupPage:
+    """Bookings whose state is worked out only for the page asked for: the paginator takes the
+    length and one slice."""
+
+    def __init__(self, org, bookings: QuerySet[MakeupLesson]):
+        self.org = org
+        self.bookings = bookings
+
+    def __len__(self) -> int:
+        return self.bookings.count()
+
+    def __getitem__(self, page: slice) -> list[MakeupLesson]:
+        return _with_state(self.org, self.bookings[page])
+
+
+def _makeup_students(request: HttpRequest, student: int | None = None) -> QuerySet[Student]:
+    """The children whose make-ups the caller sees (a parent: their own; a teacher or a student: 403);
+    `student` narrows it to one of them, and a child outside that scope is a 404."""
+    _require_reader(request)
+    if request.role == Role.PARENT:
+        children = selectors.family_children(user=request.user, org=request.org)
+    else:
+        children = student_list(membership=request.membership)
+    if student is None:
+        return children
+    return Student.objects.filter(pk=get_or_404(children, student, field="student").pk)
+
+
+def _makeup_out(request: HttpRequest, booking_pk: int) -> MakeupLesson:
+    return _with_state(request.org, makeups.makeup_list(org=request.org).filter(pk=booking_pk))[0]
+
+
+def _missed_mark(request: HttpRequest, pk: int, *, field: str | None = None) -> AttendanceMark:
+    """An attendance mark of a child the staff member works with (as the make-ups page resolves it)."""
+    students = student_list(membership=request.membership).values("pk")
+    marks = AttendanceMark.objects.filter(organization_id=request.org.pk, student__in=students)
+    return get_or_404(
+        marks.select_related("lesson__group__course", "lesson__group__branch", "student", "enrollment"),
+        pk,
+        field=field,
+    )
+
+
+@makeups_router.get("/available", response={200: list[MakeupAvailableOut], **ERROR_RESPONSES})
+@paginate(Pagination)
+def makeups_available(request: HttpRequest, student: Id | None = None):
+    """Missed lessons that may still be made up (excused, within the centre's window, not booked),
+    the soonest to expire first. Empty when the centre gives no make-ups."""
+    children = _makeup_students(request, student)
+    return makeups.makeups_available(org=request.org, students=children.values("pk"))
+
+
+@makeups_router.get("/available/{pk}/options", response={200: list[MakeupLessonOut], **ERROR_RESPONSES})
+@paginate(Pagination)
+def makeups_options(request: HttpRequest, pk: Id):
+    """Lessons the missed one (`pk` = its `missed_mark_id`) may be made up in: other groups of the
+    same course (of the same branch if the centre says so), not cancelled, until the window closes."""
+    require(request, "billing.manage")
+    return makeups.makeup_options(mark=_missed_mark(request, pk), org=request.org)
+
+
+@makeups_router.get("", response={200: list[MakeupOut], **ERROR_RESPONSES})
+@paginate(Pagination)
+def makeups_list(request: HttpRequest, student: Id | None = None):
+    """Make-up bookings, the latest make-up lesson first."""
+    children = _makeup_students(request, student)
+    return _MakeupPage(request.org, makeups.makeup_list(org=request.org, students=children.values("pk")))
+
+
+@makeups_router.get("/{pk}", response={200: MakeupOut, **ERROR_RESPONSES})
+def makeups_read(request: HttpRequest, pk: Id):
+    children = _makeup_students(request)
+    booking = get_or_404(makeups.makeup_list(org=request.org, students=children.values("pk")), pk)
+    return _with_state(request.org, [booking])[0]
+
+
+@makeups_router.post("", response={201: MakeupOut, **ERROR_RESPONSES})
+def makeups_book(request: HttpRequest, payload: MakeupBookIn):
+    """Books the make-up of an excused absence into a lesson of another group, under the centre's
+    rules; a rule that refuses answers with its code (`not_excused`, `makeup_expired`, `wrong_branch`…)."""
+    require(request, "billing.manage")
+    mark = _missed_mark(request, payload.missed_mark, field="missed_mark")
+    lesson = get_or_404(
+        Lesson.objects.filter(organization_id=request.org.pk).select_related("group"),
+        payload.lesson,
+        field="lesson",
+    )
+    booking = makeups.makeup_book(org=request.org, actor=request.user, mark=mark, lesson=lesson)
+    return Status(201, _makeup_out(request, booking.pk))
+
+
+@makeups_router.post("/{pk}/cancel", response={200: MakeupOut, **ERROR_RESPONSES})
+def makeups_cancel(request: HttpRequest, pk: Id):
+    """Cancels a booking not used yet; the missed lesson may then be booked again within its window.
+    Cancelling a cancelled booking changes nothing."""
+    require(request, "billing.manage")
+    booking = get_or_404(makeups.makeup_scope(membership=request.membership), pk)
+    makeups.makeup_cancel(makeup=booking, actor=request.user)
+    return _makeup_out(request, booking.pk)

@@ -103,7 +103,30 @@ def _alpha_billing(alpha) -> dict:
         actor=alpha.owner,
         idempotency_key="iso",
     )
-    return {"plans": plan.pk, "subscriptions": sub.pk, "payments": payment.pk, "balances": sub.account_id}
+    # A make-up: the child's excused absence booked into a lesson of another group of the course.
+    from kruzhok.billing import makeups
+
+    missed = AttendanceMark.objects.create(
+        organization=alpha.org,
+        lesson=f.LessonFactory(
+            organization=alpha.org, group=alpha.group, starts_at=alpha.lesson.starts_at - dt.timedelta(days=2)
+        ),
+        student=alpha.student,
+        enrollment=alpha.enrollment,
+        status="excused",
+    )
+    other_group = f.GroupFactory(organization=alpha.org, course=alpha.course, branch=alpha.branch)
+    target = f.LessonFactory(
+        organization=alpha.org, group=other_group, starts_at=alpha.lesson.starts_at + dt.timedelta(days=1)
+    )
+    booking = makeups.makeup_book(org=alpha.org, actor=alpha.owner, mark=missed, lesson=target)
+    return {
+        "plans": plan.pk,
+        "subscriptions": sub.pk,
+        "payments": payment.pk,
+        "balances": sub.account_id,
+        "makeups": booking.pk,
+    }
 
 
 def _alpha_gamification(alpha) -> dict:

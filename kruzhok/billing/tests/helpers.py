@@ -43,3 +43,32 @@ def extra_lesson(world, days_ago: int):
         ends_at=starts + dt.timedelta(hours=1),
         teacher=world.teacher,
     )
+
+
+def lesson_in(world, group, *, days_ahead: int, hour: int = 11):
+    """A one-off lesson of `group` at `hour` o'clock, `days_ahead` days from now (negative: past)."""
+    starts = timezone.now().replace(hour=hour, minute=0, second=0, microsecond=0) + dt.timedelta(
+        days=days_ahead
+    )
+    return f.LessonFactory(
+        organization=world.org,
+        group=group,
+        slot=None,
+        origin_date=None,
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(hours=1),
+        teacher=world.teacher,
+    )
+
+
+def parallel_group(world, name: str):
+    """Another group of the world's course in its branch: where a missed lesson may be made up."""
+    return f.GroupFactory(
+        organization=world.org,
+        course=world.course,
+        branch=world.branch,
+        teacher=world.teacher,
+        name=name,
+        start_date=world.group.start_date,
+        end_date=world.group.end_date,
+    )

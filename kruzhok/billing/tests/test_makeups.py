@@ -6,13 +6,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from kruzhok.attendance.services import attendance_mark
 from kruzhok.billing import makeups, selectors, services
 from kruzhok.billing.checks import ledger_problems
 from kruzhok.billing.models import EntryKind, LedgerEntry, MakeupLesson
-from kruzhok.billing.tests.helpers import extra_lesson, pack_plan, sell
+from kruzhok.billing.tests.helpers import extra_lesson, lesson_in, pack_plan, parallel_group, sell
 from kruzhok.testing import factories as f
 
 
@@ -20,32 +19,9 @@ def page(response) -> str:
     return response.content.decode()
 
 
-def lesson_in(world, group, *, days_ahead: int, hour: int = 11):
-    starts = timezone.now().replace(hour=hour, minute=0, second=0, microsecond=0) + dt.timedelta(
-        days=days_ahead
-    )
-    return f.LessonFactory(
-        organization=world.org,
-        group=group,
-        slot=None,
-        origin_date=None,
-        starts_at=starts,
-        ends_at=starts + dt.timedelta(hours=1),
-        teacher=world.teacher,
-    )
-
-
 @pytest.fixture
 def other_group(alpha):
-    return f.GroupFactory(
-        organization=alpha.org,
-        course=alpha.course,
-        branch=alpha.branch,
-        teacher=alpha.teacher,
-        name="Роботы-2 (alpha)",
-        start_date=alpha.group.start_date,
-        end_date=alpha.group.end_date,
-    )
+    return parallel_group(alpha, "Роботы-2 (alpha)")
 
 
 @pytest.fixture

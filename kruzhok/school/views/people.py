@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
+from kruzhok.lib.views import add_service_errors, form_submit
 from kruzhok.school.forms import people as forms
 from kruzhok.school.models import WaitlistEntry
 from kruzhok.school.selectors import people as selectors
@@ -56,15 +57,9 @@ GUARDIAN_MODEL_FIELDS = {
 }
 
 
-def _add_errors(form, exc: ValidationError, by_code: dict, by_field: dict | None = None) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = (by_field or {}).get(field, field)
-            form.add_error(target if target in form.fields else None, errors)
-        return
-    for error in exc.error_list:
-        target = by_code.get(error.code)
-        form.add_error(target if target in form.fields else None, error)
+def _errors_on(by_code: dict, by_field: dict | None = None):
+    """The form_submit refusal handler that puts a service's error next to its field by code."""
+    return lambda form, exc: add_service_errors(form, exc, by_code, by_field)
 
 
 def _next_or(request, fallback: str) -> str:
@@ -131,7 +126,7 @@ def student_create(request):
                     waitlist_if_full=data["waitlist_if_full"],
                 )
             except ValidationError as exc:
-                _add_errors(
+                add_service_errors(
                     form, exc, {**STUDENT_ERRORS, **GUARDIAN_ERRORS, **ENROLL_ERRORS}, GUARDIAN_MODEL_FIELDS
                 )
                 if not hasattr(exc, "error_dict") and exc.code == "group_full":
@@ -209,18 +204,20 @@ def student_edit(request, pk: int):
     form_kwargs = {"branches": branches, "branch_required": membership.role == Role.MANAGER}
     if request.method == "POST":
         form = forms.StudentEditForm(request.POST, **form_kwargs)
-        if form.is_valid():
-            try:
-                people_services.student_update(student=student, **form.cleaned_data)
-            except ValidationError as exc:
-                _add_errors(form, exc, STUDENT_ERRORS)
-            else:
-                messages.success(request, _("Данные ученика сохранены."))
-                return redirect(_detail(student.pk))
     else:
         form = forms.StudentEditForm(
             initial={name: getattr(student, name) for name in people_services.STUDENT_FIELDS}, **form_kwargs
         )
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: people_services.student_update(student=student, **f.cleaned_data),
+        success=_("Данные ученика сохранены."),
+        next_url=_detail(student.pk),
+        show_refusal=_errors_on(STUDENT_ERRORS),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/student_edit.html", {"form": form, "student": student})
 
 
@@ -233,57 +230,58 @@ def guardian_edit(request, pk: int):
     back = _next_or(request, reverse("school:students"))
     if request.method == "POST":
         form = forms.GuardianEditForm(request.POST)
-        if form.is_valid():
-            try:
-                people_services.guardian_update(guardian=guardian, **form.cleaned_data)
-            except ValidationError as exc:
-                _add_errors(
-                    form,
-                    exc,
-                    {
-                        "invalid_phone": "phone",
-                        "guardian_name_required": "full_name",
-                        "invalid_telegram": "telegram_username",
-                    },
-                )
-            else:
-                messages.success(request, _("Контакты представителя сохранены."))
-                return redirect(back)
     else:
         form = forms.GuardianEditForm(
             initial={name: getattr(guardian, name) for name in people_services.GUARDIAN_FIELDS}
         )
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: people_services.guardian_update(guardian=guardian, **f.cleaned_data),
+        success=_("Контакты представителя сохранены."),
+        next_url=back,
+        show_refusal=_errors_on(
+            {
+                "invalid_phone": "phone",
+                "guardian_name_required": "full_name",
+                "invalid_telegram": "telegram_username",
+            }
+        ),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/guardian_edit.html", {"form": form, "guardian": guardian, "back": back})
 
 
 @role_required("guardian.manage")
 def guardian_add(request, student_pk: int):
     student = selectors.student_get(membership=request.membership, pk=student_pk)
-    if request.method == "POST":
-        form = forms.GuardianAddForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                link = people_services.guardian_attach(
-                    student=student,
-                    actor=request.user,
-                    phone=data["guardian_phone"],
-                    full_name=data["guardian_full_name"],
-                    email=data["guardian_email"],
-                    telegram_username=data["guardian_telegram_username"],
-                    relation=data["relation"],
-                    is_primary=data["is_primary"],
-                    consent_text_version=people_services.CONSENT_TEXT_VERSION if data["consent"] else "",
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc, GUARDIAN_ERRORS, GUARDIAN_MODEL_FIELDS)
-            else:
-                messages.success(
-                    request, _("Представитель «%(name)s» добавлен.") % {"name": link.guardian.full_name}
-                )
-                return redirect(_detail(student.pk))
-    else:
-        form = forms.GuardianAddForm()
+    form = forms.GuardianAddForm(request.POST if request.method == "POST" else None)
+
+    def attach(form):
+        data = form.cleaned_data
+        return people_services.guardian_attach(
+            student=student,
+            actor=request.user,
+            phone=data["guardian_phone"],
+            full_name=data["guardian_full_name"],
+            email=data["guardian_email"],
+            telegram_username=data["guardian_telegram_username"],
+            relation=data["relation"],
+            is_primary=data["is_primary"],
+            consent_text_version=people_services.CONSENT_TEXT_VERSION if data["consent"] else "",
+        )
+
+    outcome = form_submit(
+        request,
+        form,
+        attach,
+        success=lambda link: _("Представитель «%(name)s» добавлен.") % {"name": link.guardian.full_name},
+        next_url=_detail(student.pk),
+        show_refusal=_errors_on(GUARDIAN_ERRORS, GUARDIAN_MODEL_FIELDS),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/guardian_add.html", {"form": form, "student": student})
 
 
@@ -301,23 +299,22 @@ def guardian_lookup(request):
 def consent_create(request, student_pk: int):
     student = selectors.student_get(membership=request.membership, pk=student_pk)
     guardians = selectors.guardian_list(membership=request.membership).filter(student_links__student=student)
-    if request.method == "POST":
-        form = forms.ConsentForm(request.POST, guardians=guardians)
-        if form.is_valid():
-            try:
-                people_services.consent_record(
-                    guardian=form.cleaned_data["guardian"],
-                    student=student,
-                    text_version=people_services.CONSENT_TEXT_VERSION,
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc, {"not_guardian": "guardian"})
-            else:
-                messages.success(request, _("Согласие записано."))
-                return redirect(_detail(student.pk))
-    else:
-        form = forms.ConsentForm(guardians=guardians)
+    form = forms.ConsentForm(request.POST if request.method == "POST" else None, guardians=guardians)
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: people_services.consent_record(
+            guardian=f.cleaned_data["guardian"],
+            student=student,
+            text_version=people_services.CONSENT_TEXT_VERSION,
+            actor=request.user,
+        ),
+        success=_("Согласие записано."),
+        next_url=_detail(student.pk),
+        show_refusal=_errors_on({"not_guardian": "guardian"}),
+    )
+    if outcome.response:
+        return outcome.response
     return render(
         request,
         "school/consent_create.html",
@@ -361,7 +358,7 @@ def enrollment_create(request, student_pk: int):
                     waitlist_if_full=data["waitlist_if_full"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc, ENROLL_ERRORS)
+                add_service_errors(form, exc, ENROLL_ERRORS)
                 if not hasattr(exc, "error_dict") and exc.code == "group_full":
                     form.add_error(
                         "waitlist_if_full", _("Отметьте, чтобы ребёнок встал в лист ожидания этой группы.")
@@ -399,39 +396,32 @@ def enrollment_transition(request, pk: int):
         return redirect(_detail(enrollment.student_id))
     if request.method == "POST":
         form = forms.EnrollmentTransitionForm(request.POST, allowed=allowed)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                enrollment_services.enrollment_transition(
-                    enrollment=enrollment,
-                    to_status=data["to_status"],
-                    actor=request.user,
-                    on_date=data["on_date"],
-                    reason=data["reason"],
-                    note=data["note"],
-                )
-            except ValidationError as exc:
-                _add_errors(
-                    form,
-                    exc,
-                    {
-                        "reason_required": "reason",
-                        "invalid_reason": "reason",
-                        "end_before_start": "on_date",
-                        "date_in_future": "on_date",
-                        "date_before_last_change": "on_date",
-                        "invalid_transition": "to_status",
-                        "note_too_long": "note",
-                    },
-                )
-            else:
-                messages.success(
-                    request, _("Статус изменён: %(status)s.") % {"status": enrollment.get_status_display()}
-                )
-                return redirect(_detail(enrollment.student_id))
     else:
         initial = {"to_status": request.GET.get("to")} if request.GET.get("to") in allowed else {}
         form = forms.EnrollmentTransitionForm(initial=initial, allowed=allowed)
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: enrollment_services.enrollment_transition(
+            enrollment=enrollment, actor=request.user, **f.cleaned_data
+        ),
+        # The service has moved the enrollment to its new status.
+        success=lambda _moved: _("Статус изменён: %(status)s.") % {"status": enrollment.get_status_display()},
+        next_url=_detail(enrollment.student_id),
+        show_refusal=_errors_on(
+            {
+                "reason_required": "reason",
+                "invalid_reason": "reason",
+                "end_before_start": "on_date",
+                "date_in_future": "on_date",
+                "date_before_last_change": "on_date",
+                "invalid_transition": "to_status",
+                "note_too_long": "note",
+            }
+        ),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/enrollment_transition.html", {"form": form, "enrollment": enrollment})
 
 
@@ -442,36 +432,28 @@ def enrollment_transfer(request, pk: int):
         messages.error(request, _("Перевести можно только того, кто сейчас занимается."))
         return redirect(_detail(enrollment.student_id))
     groups = selectors.enrollable_groups(membership=request.membership).exclude(pk=enrollment.group_id)
-    if request.method == "POST":
-        form = forms.EnrollmentTransferForm(request.POST, groups=groups)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                new = enrollment_services.enrollment_transfer(
-                    enrollment=enrollment,
-                    to_group=data["to_group"],
-                    actor=request.user,
-                    on_date=data["on_date"],
-                    note=data["note"],
-                )
-            except ValidationError as exc:
-                _add_errors(
-                    form,
-                    exc,
-                    {
-                        **dict.fromkeys(ENROLL_ERRORS, "to_group"),
-                        "same_group": "to_group",
-                        "end_before_start": "on_date",
-                        "date_in_future": "on_date",
-                        "date_before_last_change": "on_date",
-                        "note_too_long": "note",
-                    },
-                )
-            else:
-                messages.success(request, _("Переведён(а) в группу «%(group)s».") % {"group": new.group.name})
-                return redirect(_detail(enrollment.student_id))
-    else:
-        form = forms.EnrollmentTransferForm(groups=groups)
+    form = forms.EnrollmentTransferForm(request.POST if request.method == "POST" else None, groups=groups)
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: enrollment_services.enrollment_transfer(
+            enrollment=enrollment, actor=request.user, **f.cleaned_data
+        ),
+        success=lambda new: _("Переведён(а) в группу «%(group)s».") % {"group": new.group.name},
+        next_url=_detail(enrollment.student_id),
+        show_refusal=_errors_on(
+            {
+                **dict.fromkeys(ENROLL_ERRORS, "to_group"),
+                "same_group": "to_group",
+                "end_before_start": "on_date",
+                "date_in_future": "on_date",
+                "date_before_last_change": "on_date",
+                "note_too_long": "note",
+            }
+        ),
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/enrollment_transfer.html", {"form": form, "enrollment": enrollment})
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
+from kruzhok.lib.views import form_submit
 from kruzhok.school.forms import structure as forms
 from kruzhok.school.selectors import structure as selectors
 from kruzhok.school.services import structure as services
@@ -42,6 +43,11 @@ def _show_service_error(form, exc: ValidationError, *, title_field: str = "name"
         form.add_error(None, message)
 
 
+def _show_title_error(form, exc: ValidationError) -> None:
+    # Courses are named by their title.
+    _show_service_error(form, exc, title_field="title")
+
+
 @role_required("group.view")
 def dashboard(request):
     membership = request.membership
@@ -68,14 +74,16 @@ def branches(request):
 @role_required("branch.manage")
 def branch_create(request):
     form = forms.BranchForm(request.POST or None, org=request.org)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.branch_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, _("Филиал добавлен."))
-            return redirect("school:branches")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.branch_create(org=request.org, **f.cleaned_data),
+        success=_("Филиал добавлен."),
+        next_url="school:branches",
+        show_refusal=_show_service_error,
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/branch_form.html", {"form": form, "branch": None})
 
 
@@ -84,14 +92,16 @@ def branch_edit(request, pk: int):
     branch = selectors.branch_get(org=request.org, pk=pk)
     initial = {"name": branch.name, "address": branch.address, "managers": list(branch.managers.all())}
     form = forms.BranchForm(request.POST or None, org=request.org, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.branch_update(branch=branch, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, _("Филиал сохранён."))
-            return redirect("school:branches")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.branch_update(branch=branch, **f.cleaned_data),
+        success=_("Филиал сохранён."),
+        next_url="school:branches",
+        show_refusal=_show_service_error,
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/branch_form.html", {"form": form, "branch": branch})
 
 
@@ -99,14 +109,16 @@ def branch_edit(request, pk: int):
 def room_create(request, branch_pk: int):
     branch = selectors.branch_get(org=request.org, pk=branch_pk)
     form = forms.RoomForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.room_create(org=request.org, branch=branch, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, _("Кабинет добавлен."))
-            return redirect("school:branches")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.room_create(org=request.org, branch=branch, **f.cleaned_data),
+        success=_("Кабинет добавлен."),
+        next_url="school:branches",
+        show_refusal=_show_service_error,
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/room_form.html", {"form": form, "branch": branch, "room": None})
 
 
@@ -114,14 +126,16 @@ def room_create(request, branch_pk: int):
 def room_edit(request, pk: int):
     room = selectors.room_get(org=request.org, pk=pk)
     form = forms.RoomForm(request.POST or None, initial={"name": room.name, "capacity": room.capacity})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.room_update(room=room, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, _("Кабинет сохранён."))
-            return redirect("school:branches")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.room_update(room=room, **f.cleaned_data),
+        success=_("Кабинет сохранён."),
+        next_url="school:branches",
+        show_refusal=_show_service_error,
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/room_form.html", {"form": form, "branch": room.branch, "room": room})
 
 
@@ -136,14 +150,16 @@ def courses(request):
 @role_required("course.manage")
 def course_create(request):
     form = forms.CourseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.course_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc, title_field="title")
-        else:
-            messages.success(request, _("Курс добавлен."))
-            return redirect("school:courses")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.course_create(org=request.org, **f.cleaned_data),
+        success=_("Курс добавлен."),
+        next_url="school:courses",
+        show_refusal=_show_title_error,
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/course_form.html", {"form": form, "course": None})
 
 
@@ -152,14 +168,16 @@ def course_edit(request, pk: int):
     course = selectors.course_get(org=request.org, pk=pk)
     initial = {name: getattr(course, name) for name in forms.CourseForm.base_fields}
     form = forms.CourseForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.course_update(course=course, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc, title_field="title")
-        else:
-            messages.success(request, _("Курс сохранён."))
-            return redirect("school:courses")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.course_update(course=course, **f.cleaned_data),
+        success=_("Курс сохранён."),
+        next_url="school:courses",
+        show_refusal=_show_title_error,
+    )
+    if outcome.response:
+        return outcome.response
     return render(request, "school/course_form.html", {"form": form, "course": course})
 
 
@@ -267,14 +285,16 @@ def group_detail(request, pk: int):
 @role_required("holiday.manage")
 def holidays(request):
     form = forms.HolidayForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.holiday_create(org=request.org, **form.cleaned_data)
-        except ValidationError as exc:
-            _show_service_error(form, exc)
-        else:
-            messages.success(request, _("Праздник добавлен, занятия в эти дни убраны из расписания."))
-            return redirect("school:holidays")
+    outcome = form_submit(
+        request,
+        form,
+        lambda f: services.holiday_create(org=request.org, **f.cleaned_data),
+        success=_("Праздник добавлен, занятия в эти дни убраны из расписания."),
+        next_url="school:holidays",
+        show_refusal=_show_service_error,
+    )
+    if outcome.response:
+        return outcome.response
     context = {"form": form, "holidays": selectors.holiday_list(org=request.org)}
     return render(request, "school/holidays.html", context)
 
