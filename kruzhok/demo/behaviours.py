@@ -241,7 +241,8 @@ def draw_marks(
         silent_from = tl.end - WEEK * 2
     elif tl.end is not None and tl.pattern is Pattern.SIBLINGS_LEAVE:
         silent_from = tl.end - WEEK
-    fade_days = max(1, (tl.end - tl.start).days) if tl.end is not None else 0
+    fade_from = fade_start(tl) if tl.end is not None else None
+    fade_days = max(1, ((silent_from or tl.end) - fade_from).days) if fade_from is not None else 0
     pause_from, pause_to = out.pause if out.pause else (None, None)
 
     for key, day in lessons:
@@ -259,8 +260,9 @@ def draw_marks(
             continue
         p = tl.base
         if tl.pattern is Pattern.FADING or (tl.pattern is Pattern.LATE_JOINER and tl.end is not None):
-            frac = min(1.0, (day - tl.start).days / fade_days)
-            p = tl.base - (tl.base - 0.2) * frac**1.5
+            # Steady until interest begins to fall, then fewer visits week by week.
+            frac = min(1.0, max(0, (day - fade_from).days) / fade_days)
+            p = tl.base - (tl.base - 0.2) * frac
         if silent_from is not None and day >= silent_from:
             p = 0.08
         if season.is_near_break(day):
@@ -274,6 +276,18 @@ def draw_marks(
             yield key, AttendanceStatus.EXCUSED, rng.choice(catalog.EXCUSED_COMMENTS)
         else:
             yield key, AttendanceStatus.ABSENT, rng.choice(catalog.ABSENT_COMMENTS)
+
+
+# A fading child's interest begins to fall this many weeks before they leave (the last two of them
+# mostly absent): weeks, not the whole enrollment, as the change point on the risk card shows.
+FADE_WEEKS = (4, 10)
+
+
+def fade_start(tl: Timeline) -> dt.date:
+    """The day a leaving child's interest begins to fall, drawn from the timeline's own seed (so no other
+    enrollment's story moves); never before their second week."""
+    weeks = random.Random(tl.seed + 3).randint(*FADE_WEEKS)
+    return max(tl.start + WEEK, tl.end - WEEK * weeks)
 
 
 def _drop(out: Outcome, end: dt.date, tl: Timeline) -> Outcome:

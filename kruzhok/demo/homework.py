@@ -1,14 +1,15 @@
 """Homework results for the demo year, drawn from the same timelines as attendance.
 
-Children who come regularly hand in most homework with good grades; a fading child hands in less and
-worse as the fade goes on, so the risk engine's homework signals tell the same story as attendance."""
+Children who come regularly hand in most homework with good grades; a fading child hands in less, later
+and worse from the day their interest begins to fall (`fade_start`), so the risk engine's homework
+signals tell the same story as attendance."""
 
 import datetime as dt
 import random
 from collections.abc import Iterable, Iterator
 
 from kruzhok.attendance.models import AttendanceStatus
-from kruzhok.demo.behaviours import Pattern, Timeline
+from kruzhok.demo.behaviours import Pattern, Timeline, fade_start
 from kruzhok.homework.models import HomeworkStatus
 
 CAME = {AttendanceStatus.PRESENT, AttendanceStatus.LATE}
@@ -21,11 +22,12 @@ def draw_homework(
     """(lesson key, status, is_late, grade) for each marked lesson that set homework."""
     rng = random.Random(tl.seed * 7919 + 17)
     fading = tl.pattern in FADES and tl.end is not None
-    span = max(1, (tl.end - tl.start).days) if fading else 1
+    fade_from = fade_start(tl) if fading else tl.start
+    span = max(1, (tl.end - fade_from).days) if fading else 1
     for key, status, day in marks:
         if key not in with_homework or status == AttendanceStatus.EXCUSED:
             continue
-        fade = min(1.0, max(0.0, (day - tl.start).days / span)) if fading else 0.0
+        fade = min(1.0, max(0.0, (day - fade_from).days / span)) if fading else 0.0
         came = status in CAME
         p_submit = (0.45 + 0.5 * tl.base) * (1.0 - 0.6 * fade**1.3) * (1.0 if came else 0.35)
         if rng.random() >= p_submit:

@@ -273,50 +273,181 @@ def load_risk_data_for_training(*, org, today: dt.date) -> feat.RiskData:
 
 # ---------------------------------------------------------------------------------------------- lead time
 
+LEAD_WINDOW_DAYS = 90
+# The baseline printed beside the model: the rule a centre uses without any model.
+ABSENCE_RULE_DAYS = 14
 
-def lead_time_replay(*, org, weeks: int = 26, today: dt.date | None = None, data=None) -> dict:
-    """Replays weekly scoring over the last `weeks` weeks with the organisation's active model and, for
-    every child who left in that time, finds the first week the score crossed the alert threshold
-    (within 90 days before leaving). Reports how many leavers were flagged, how many days ahead (median
-    and quartiles), and how many children who stayed were flagged per week (the price of those alerts)."""
+
+def lead_time_replay(
+    *, org, weeks: int = 26, today: dt.date | None = None, data=None, threshold: float | None = None
+) -> dict:
+    """Replays weekly scoring over the last `weeks` weeks with the organisation's active model and raises
+    alerts the way the scorer does (`alerts.alerts_raise`): a score at/over the threshold or 15 points
+    above a week ago opens one, one per crossing (a new one only after the score dipped under the
+    threshold), at most RISK_ALERTS_PER_TEACHER_WEEK per recipient and week, riskiest first.
+
+    For every child who left in that time: was an alert raised within 90 days before leaving, and how
+    many days ahead (median and quartiles), overall and by the reason recorded for leaving. The price:
+    alerts per recipient per week, and how many went to children who stayed. The same replay is run in
+    the same pass for the simple absence rule (not seen for `ABSENCE_RULE_DAYS` days or more)."""
+    from kruzhok.risk.alerts import JUMP, first_recipient_ids
     from kruzhok.risk.services import alert_threshold
+    from kruzhok.school.models import Enrollment
     from kruzhok.school.services.people import org_today
 
     today = today or org_today(org)
     data = data if data is not None else feat.load_risk_data(org=org, until=today)
-    model = load_estimator(prior_version(org=org))
+    version = prior_version(org=org)
+    model = load_estimator(version)
     names = list(model.feature_names_in_)
-    threshold = alert_threshold()
+    threshold = alert_threshold() if threshold is None else threshold
+    budget = int(getattr(settings, "RISK_ALERTS_PER_TEACHER_WEEK", 5))
     last = today.toordinal()
     first = last - 7 * weeks
-    first_flag: dict[int, int] = {}
-    stayer_flags, snapshots = 0, 0
     enr = data.enrollments
+    recipients = first_recipient_ids(org=org, enrollment_ids=enr.index.tolist())
+    model_alerts = _AlertReplay(threshold=threshold, jump=JUMP, budget=budget, recipients=recipients)
+    rule_alerts = _AlertReplay(threshold=1.0, jump=None, budget=budget, recipients=recipients)
     for as_of in range(first, last + 1, 7):
         ids = feat.open_enrollment_ids(data, as_of)
         if not len(ids):
             continue
         X = feat.compute_features(data, as_of=as_of, enrollment_ids=ids)
         p = model.predict_proba(X.reindex(columns=names).to_numpy(dtype=float))[:, 1]
-        flagged = X.index[p >= threshold]
-        for eid in flagged:
-            first_flag.setdefault(int(eid), as_of)
-        stays = enr.loc[flagged, "end_kind"] != feat.DROPPED
-        stayer_flags += int(stays.sum())
-        snapshots += 1
+        absent = np.nan_to_num(X["days_since_attended"].to_numpy(dtype=float), nan=0.0) >= ABSENCE_RULE_DAYS
+        model_alerts.week(as_of, X.index.to_numpy(), p)
+        rule_alerts.week(as_of, X.index.to_numpy(), absent.astype(float))
     left = enr[(enr["end_kind"] == feat.DROPPED) & (enr["ended"] > first) & (enr["ended"] <= last)]
-    leads = []
-    for eid, ended in left["ended"].items():
-        flagged_on = first_flag.get(int(eid))
-        if flagged_on is not None and 0 <= ended - flagged_on <= 90:
-            leads.append(ended - flagged_on)
-    leads_arr = np.array(leads, dtype=float)
+    reasons = dict(
+        Enrollment.all_objects.filter(organization_id=org.id, pk__in=left.index.tolist()).values_list(
+            "pk", "drop_reason"
+        )
+    )
+    model_result = model_alerts.summary(left, reasons, enr)
+    rule_result = rule_alerts.summary(left, reasons, enr)
+    rule_result["rule"] = f"days_since_attended >= {ABSENCE_RULE_DAYS}"
+    rule_result.pop("by_reason", None)
     return {
         "weeks": weeks,
+        "model": version.kind,
+        "model_data_to": str(version.data_to) if version.data_to else None,
+        "threshold": threshold,
         "leavers": int(len(left)),
-        "flagged_before_leaving": int(len(leads)),
-        "lead_days_median": float(np.median(leads_arr)) if len(leads) else None,
-        "lead_days_p25": float(np.percentile(leads_arr, 25)) if len(leads) else None,
-        "lead_days_p75": float(np.percentile(leads_arr, 75)) if len(leads) else None,
-        "stayers_flagged_per_week": round(stayer_flags / max(snapshots, 1), 1),
+        **model_result,
+        "baselines": {"absence_rule": rule_result},
     }
+
+
+class _AlertReplay:
+    """The alert rules of `alerts.alerts_raise`, replayed over weekly scores held in memory."""
+
+    def __init__(self, *, threshold: float, jump: float | None, budget: int, recipients: dict):
+        self.threshold, self.jump, self.budget, self.recipients = threshold, jump, budget, recipients
+        self.previous: dict[int, float] = {}
+        self.alerted: set[int] = set()  # alerted and not yet dipped under the threshold since
+        self.first_alert: dict[int, list[int]] = {}
+        self.per_recipient: dict = {}
+        self.recipient_weeks = 0  # recipients with an open enrollment, summed over the weeks
+        self.total = 0
+
+    def week(self, as_of: int, ids: np.ndarray, scores: np.ndarray) -> None:
+        self.recipient_weeks += len({self.recipients.get(int(e)) for e in ids})
+        spent: dict = {}
+        order = np.lexsort((ids, -scores))
+        for i in order:
+            eid, score = int(ids[i]), float(scores[i])
+            crossed = score >= self.threshold
+            # As in alerts_raise: only a score at 60 % of the threshold or more can raise one by a jump.
+            jumped = (
+                self.jump is not None
+                and score >= self.threshold * 0.6
+                and eid in self.previous
+                and score - self.previous[eid] >= self.jump
+            )
+            if not crossed and eid in self.alerted:
+                self.alerted.discard(eid)
+            self.previous[eid] = score
+            to = self.recipients.get(eid)
+            if not (crossed or jumped) or eid in self.alerted or spent.get(to, 0) >= self.budget:
+                continue
+            self.alerted.add(eid)
+            self.first_alert.setdefault(eid, []).append(as_of)
+            spent[to] = spent.get(to, 0) + 1
+            self.per_recipient[to] = self.per_recipient.get(to, 0) + 1
+            self.total += 1
+
+    def summary(self, left: pd.DataFrame, reasons: dict, enr: pd.DataFrame) -> dict:
+        leads: dict[int, int] = {}
+        for eid, ended in left["ended"].items():
+            days = [
+                int(ended - d)
+                for d in self.first_alert.get(int(eid), [])
+                if 0 < ended - d <= LEAD_WINDOW_DAYS
+            ]
+            if days:
+                leads[int(eid)] = max(days)
+        stayers = sum(
+            len(days) for eid, days in self.first_alert.items() if enr.at[eid, "end_kind"] != feat.DROPPED
+        )
+        by_reason = {}
+        for reason in sorted({reasons.get(int(e), "") for e in left.index}):
+            group = [int(e) for e in left.index if reasons.get(int(e), "") == reason]
+            found = [leads[e] for e in group if e in leads]
+            by_reason[reason or "—"] = {
+                "leavers": len(group),
+                "flagged": len(found),
+                "lead_days_median": float(np.median(found)) if found else None,
+            }
+        values = np.array(list(leads.values()), dtype=float)
+        return {
+            "flagged_before_leaving": len(leads),
+            "flagged_share": round(len(leads) / max(len(left), 1), 3),
+            "lead_days_median": float(np.median(values)) if len(values) else None,
+            "lead_days_p25": float(np.percentile(values, 25)) if len(values) else None,
+            "lead_days_p75": float(np.percentile(values, 75)) if len(values) else None,
+            "alerts": self.total,
+            "alerts_to_stayers": stayers,
+            "alerts_per_teacher_week": round(self.total / max(self.recipient_weeks, 1), 2),
+            "by_reason": by_reason,
+        }
+
+
+def leaver_timelines(*, org, count: int = 5, weeks: int = 26, today: dt.date | None = None, data=None):
+    """For `count` children who left in the last `weeks` weeks (those who left for lost interest first):
+    their attendance marks, then per week the score and its three strongest factors. Shows whether an
+    alert came late because of the thresholds, lagging signals, the model, or a story that gave no sign."""
+    from kruzhok.school.models import Enrollment
+    from kruzhok.school.services.people import org_today
+
+    today = today or org_today(org)
+    data = data if data is not None else feat.load_risk_data(org=org, until=today)
+    model = load_estimator(prior_version(org=org))
+    names = list(model.feature_names_in_)
+    last = today.toordinal()
+    enr = data.enrollments
+    left = enr[(enr["end_kind"] == feat.DROPPED) & (enr["ended"] > last - 7 * weeks) & (enr["ended"] <= last)]
+    reasons = dict(
+        Enrollment.all_objects.filter(organization_id=org.id, pk__in=left.index.tolist()).values_list(
+            "pk", "drop_reason"
+        )
+    )
+    chosen = sorted(left.index, key=lambda e: (reasons.get(e) != "lost_interest", e))[:count]
+    lines = []
+    for eid in chosen:
+        row = left.loc[eid]
+        started, ended = int(row["started"]), int(row["ended"])
+        marks = data.marks[data.marks["enrollment_id"] == eid].sort_values("day")
+        register = "".join("PLAE"[s] for s in marks["status"].to_numpy())
+        lines.append(
+            f"#{eid} {reasons.get(eid) or '—'}: {feat.day_date(started)} → {feat.day_date(ended)}; "
+            f"marks (P present, L late, A absent, E excused): {register}"
+        )
+        for as_of in range(max(started, ended - 7 * 12), ended, 7):
+            X = feat.compute_features(data, as_of=as_of, enrollment_ids=[eid])
+            values = X.reindex(columns=names).to_numpy(dtype=float)
+            p = float(model.predict_proba(values)[0, 1])
+            contributions = model.contributions(values)[0, :-1]
+            top = np.argsort(-contributions, kind="stable")[:3]
+            factors = ", ".join(f"{names[j]}={values[0, j]:.2f} ({contributions[j]:+.2f})" for j in top)
+            lines.append(f"  {feat.day_date(as_of)} ({ended - as_of:>2} days before) p={p:.2f}  {factors}")
+    return lines

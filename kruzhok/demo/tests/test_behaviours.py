@@ -57,19 +57,30 @@ def test_a_pause_leaves_a_gap_in_the_register_and_is_recorded_both_ways():
     assert dt.date(2026, 11, 10) in days
 
 
-def test_a_fading_child_comes_less_and_less_and_then_leaves_for_lost_interest():
-    early, late = [], []
+def test_a_fading_child_comes_less_and_less_for_weeks_and_then_leaves_for_lost_interest():
+    before, fading, last_weeks = [], [], []
     for seed in range(60):
         tl = timeline(bh.Pattern.FADING, seed=seed, start=dt.date(2026, 9, 1), spells=(), trial=False)
         tl.end, tl.reason = dt.date(2027, 2, 2), DropReason.LOST_INTEREST
         out = bh.settle(tl, TUESDAYS, TODAY)
         assert out.status == "dropped" and out.reason == DropReason.LOST_INTEREST
+        # Interest begins to fall weeks before leaving, not on the first day and not the week before.
+        fade_from = bh.fade_start(tl)
+        assert 4 * 7 <= (tl.end - fade_from).days <= 10 * 7
         marks = list(bh.draw_marks(tl, out, PAST, SEASON))
         assert all(TUESDAYS[i] < out.ended_on for i, _, _ in marks)
-        early += [m for m in marks if TUESDAYS[m[0]] < dt.date(2026, 10, 20)]
-        late += [m for m in marks if dt.date(2026, 12, 1) <= TUESDAYS[m[0]] < dt.date(2027, 1, 19)]
-    assert presence(early) > 0.75
-    assert presence(late) < presence(early) - 0.25
+        for mark in marks:
+            day = TUESDAYS[mark[0]]
+            if day < fade_from:
+                before.append(mark)
+            elif day < tl.end - 2 * WEEK:
+                fading.append(mark)
+            else:
+                last_weeks.append(mark)
+    assert presence(before) > 0.75
+    # Gradual: fewer visits while fading, almost none in the last two weeks.
+    assert presence(last_weeks) + 0.15 < presence(fading) < presence(before) - 0.15
+    assert presence(last_weeks) < 0.2
 
 
 def test_holiday_dips_show_up_around_school_breaks_only():

@@ -136,6 +136,39 @@ def test_the_replay_flags_fading_children_weeks_before_they_leave(alpha, history
     # Leavers fade for 3–5 weeks first: most must be flagged, and at least a week ahead.
     assert result["flagged_before_leaving"] >= result["leavers"] // 2
     assert result["lead_days_median"] >= 7
+    # The price is printed beside it, and the absence rule is replayed in the same pass.
+    assert 0 < result["alerts_per_teacher_week"] <= result["alerts"]
+    rule = result["baselines"]["absence_rule"]
+    assert rule["rule"] == "days_since_attended >= 14"
+    assert rule["flagged_before_leaving"] <= result["leavers"]
+
+
+def test_the_replay_raises_alerts_as_the_scorer_does_one_per_crossing_within_the_weekly_budget():
+    import pandas as pd
+
+    from kruzhok.risk import features as feat
+    from kruzhok.risk.training import _AlertReplay
+
+    replay = _AlertReplay(threshold=0.5, jump=0.15, budget=2, recipients={1: 10, 2: 10, 3: 10, 4: 20})
+    ids = np.array([1, 2, 3, 4])
+    replay.week(700, ids, np.array([0.6, 0.1, 0.1, 0.2]))  # 1 crosses
+    replay.week(707, ids, np.array([0.7, 0.35, 0.8, 0.22]))  # 1 still over: no new one; 2 jumps; 3 crosses
+    replay.week(714, ids, np.array([0.4, 0.9, 0.9, 0.25]))  # 1 dips; 2 and 3 still over: nothing new
+    replay.week(721, ids, np.array([0.6, 0.9, 0.9, 0.26]))  # 1 crosses again
+    assert replay.first_alert == {1: [700, 721], 2: [707], 3: [707]}
+    # Teacher 10's budget of 2 a week: three children over the threshold at once, the riskiest two alerted.
+    busy = _AlertReplay(threshold=0.5, jump=None, budget=2, recipients={1: 10, 2: 10, 3: 10})
+    busy.week(700, np.array([1, 2, 3]), np.array([0.6, 0.9, 0.7]))
+    assert sorted(busy.first_alert) == [2, 3]
+    # Child 1 left 30 days after its first alert: the lead counts from the first one in the window.
+    enr = pd.DataFrame(
+        {"ended": [751.0, np.nan, np.nan, np.nan], "end_kind": [feat.DROPPED] + [feat.OPEN] * 3}
+    )
+    enr.index = [1, 2, 3, 4]
+    summary = replay.summary(enr.iloc[:1], {1: "lost_interest"}, enr)
+    assert summary["lead_days_median"] == 51 and summary["flagged_before_leaving"] == 1
+    assert summary["alerts"] == 4 and summary["alerts_to_stayers"] == 2
+    assert summary["by_reason"]["lost_interest"] == {"leavers": 1, "flagged": 1, "lead_days_median": 51.0}
 
 
 def test_rows_staff_called_false_alarms_weigh_more_and_pull_their_scores_down():
@@ -173,3 +206,46 @@ def test_not_useful_verdicts_become_training_weights_only_for_children_who_staye
     )
     # Near the verdict and stayed: heavier; left anyway, far from it, or another child: ordinary.
     assert weight.tolist() == [NOT_USEFUL_WEIGHT, 1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--threshold", "0"], "--threshold"),
+        (["--threshold", "1.5"], "--threshold"),
+        (["--timelines", "-1"], "--timelines"),
+        (["--timelines", "100000"], "--timelines"),
+        (["--weeks", "0"], "--weeks"),
+    ],
+)
+def test_the_lead_time_command_refuses_out_of_range_options(args, message):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=message):
+        call_command("risk_leadtime", *args)
+
+
+@pytest.mark.django_db
+def test_the_lead_time_command_prints_the_model_beside_the_absence_rule_and_a_leavers_timeline(
+    alpha, history
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "risk_leadtime",
+        "--org",
+        alpha.org.slug,
+        "--weeks",
+        "20",
+        "--timelines",
+        "1",
+        "--today",
+        str(TODAY),
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "alerts/teacher/week" in text and "baseline: days_since_attended >= 14" in text
+    assert "days before) p=" in text
