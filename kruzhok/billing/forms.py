@@ -68,8 +68,13 @@ class SellForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = plans
         self.fields["plan"].label_from_instance = lambda p: (
-            f"{p.name} · {number_format(p.price, 2, use_l10n=True, force_grouping=True)} ₽"
-            f" · {p.lessons} зан. · {p.valid_days} дн."
+            _("%(name)s · %(price)s ₽ · %(lessons)s зан. · %(days)s дн.")
+            % {
+                "name": p.name,
+                "price": number_format(p.price, 2, use_l10n=True, force_grouping=True),
+                "lessons": p.lessons,
+                "days": p.valid_days,
+            }
         )
         self.fields["guardian"].queryset = guardians
 

@@ -191,35 +191,37 @@ def makeup_book(
     """Books the make-up of the missed lesson `mark` into `lesson`. A double submit books once.
     `today` (default: the centre's today) is for back-filling history, e.g. the demo network."""
     if mark.organization_id != org.pk or lesson.organization_id != org.pk:
-        raise ValidationError("Объект из другой организации.", code="wrong_org")
+        raise ValidationError(_("Объект из другой организации."), code="wrong_org")
     rules = billing_settings_for(org=org)
     if not rules.makeup_for_excused:
-        raise ValidationError("В центре нет отработок: это правило выключено.", code="makeup_disabled")
+        raise ValidationError(_("В центре нет отработок: это правило выключено."), code="makeup_disabled")
     if mark.status != AttendanceStatus.EXCUSED:
         raise ValidationError(
-            "Отработка положена только за пропуск по уважительной причине.", code="not_excused"
+            _("Отработка положена только за пропуск по уважительной причине."), code="not_excused"
         )
     missed_group = mark.lesson.group
     if mark.enrollment.group_id != missed_group.pk:
-        raise ValidationError("Пропущенную отработку нельзя отработать ещё раз.", code="not_own_group")
+        raise ValidationError(_("Пропущенную отработку нельзя отработать ещё раз."), code="not_own_group")
     if mark.lesson.status == LessonStatus.CANCELLED:
-        raise ValidationError("Отменённое занятие не нужно отрабатывать.", code="lesson_cancelled")
+        raise ValidationError(_("Отменённое занятие не нужно отрабатывать."), code="lesson_cancelled")
     expires_on = _day(mark.lesson.starts_at, org) + dt.timedelta(days=rules.makeup_days)
     if expires_on < (today or org_today(org)):
         raise ValidationError(
-            "Срок отработки истёк %(date)s.", code="makeup_expired", params={"date": f"{expires_on:%d.%m.%Y}"}
+            _("Срок отработки истёк %(date)s."),
+            code="makeup_expired",
+            params={"date": f"{expires_on:%d.%m.%Y}"},
         )
     if lesson.group.course_id != missed_group.course_id:
-        raise ValidationError("Отработка — только на занятии того же курса.", code="wrong_course")
+        raise ValidationError(_("Отработка — только на занятии того же курса."), code="wrong_course")
     if lesson.group_id == missed_group.pk:
-        raise ValidationError("Выберите занятие другой группы.", code="same_group")
+        raise ValidationError(_("Выберите занятие другой группы."), code="same_group")
     if rules.makeup_same_branch and lesson.group.branch_id != missed_group.branch_id:
-        raise ValidationError("Отработка — только в группах своего филиала.", code="wrong_branch")
+        raise ValidationError(_("Отработка — только в группах своего филиала."), code="wrong_branch")
     if lesson.status == LessonStatus.CANCELLED:
-        raise ValidationError("Это занятие отменено.", code="target_cancelled")
+        raise ValidationError(_("Это занятие отменено."), code="target_cancelled")
     if lesson.starts_at < mark.lesson.starts_at or _day(lesson.starts_at, org) > expires_on:
         raise ValidationError(
-            "Выберите занятие между пропуском и %(date)s.",
+            _("Выберите занятие между пропуском и %(date)s."),
             code="outside_window",
             params={"date": f"{expires_on:%d.%m.%Y}"},
         )
@@ -229,13 +231,13 @@ def makeup_book(
         group_id=lesson.group_id,
         status__in=OPEN_ENROLLMENT_STATUSES,
     ).exists():
-        raise ValidationError("Ребёнок и так занимается в этой группе.", code="already_in_group")
+        raise ValidationError(_("Ребёнок и так занимается в этой группе."), code="already_in_group")
     try:
         with transaction.atomic():
             if MakeupLesson.objects.filter(
                 organization_id=org.pk, missed_mark=mark, status=MakeupStatus.BOOKED
             ).exists():
-                raise ValidationError("Это занятие уже записано на отработку.", code="already_booked")
+                raise ValidationError(_("Это занятие уже записано на отработку."), code="already_booked")
             booking = MakeupLesson(
                 organization_id=org.pk,
                 student_id=mark.student_id,
@@ -256,7 +258,9 @@ def makeup_book(
             organization_id=org.pk, missed_mark=mark, status=MakeupStatus.BOOKED
         ).first()
         if existing is None or existing.lesson_id != lesson.pk:
-            raise ValidationError("Это занятие уже записано на отработку.", code="already_booked") from None
+            raise ValidationError(
+                _("Это занятие уже записано на отработку."), code="already_booked"
+            ) from None
         return existing
     return booking
 
@@ -277,7 +281,7 @@ def makeup_cancel(*, makeup: MakeupLesson, actor) -> MakeupLesson:
         ).first()
         if visit is not None and visit.status in ATTENDED:
             raise ValidationError(
-                "Ребёнок уже пришёл на отработку — её нельзя отменить. Исправьте отметку в журнале.",
+                _("Ребёнок уже пришёл на отработку — её нельзя отменить. Исправьте отметку в журнале."),
                 code="already_used",
             )
         current.status = MakeupStatus.CANCELLED

@@ -9,6 +9,7 @@ carries an idempotency key that is unique per organisation, so a retry can never
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kruzhok.lib.tenancy import TenantOwned, TimeStamped
@@ -344,6 +345,12 @@ class LedgerEntry(TenantOwned):
                 name="billing_correction_reverses",
             ),
         ]
+
+    @property
+    def note_shown(self) -> str:
+        """A note the system wrote (a payment method, «Занятие без абонемента») is stored as its Russian
+        msgid and worded for the reader; a person's own reason has no msgid and is shown as typed."""
+        return gettext(self.note) if self.note else ""
 
 
 class WebhookEvent(TimeStamped):

@@ -27,6 +27,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from kruzhok.billing import services
 from kruzhok.billing.models import Account, Payment, PaymentMethod, PaymentStatus, WebhookEvent
@@ -125,7 +126,7 @@ def online_payment_start(
     try:
         remote = client.create(
             amount=payment.amount,
-            description=f"Оплата занятий: {account.guardian.full_name}",
+            description=_("Оплата занятий: %(payer)s") % {"payer": account.guardian.full_name},
             return_url=return_url,
             key=payment.idempotency_key,
             metadata={"payment_id": payment.pk, "organization_id": org.pk},
@@ -136,7 +137,7 @@ def online_payment_start(
             status=PaymentStatus.FAILED
         )
         raise ValidationError(
-            "Платёжный сервис не отвечает. Попробуйте ещё раз через минуту.", code="provider_unavailable"
+            _("Платёжный сервис не отвечает. Попробуйте ещё раз через минуту."), code="provider_unavailable"
         ) from None
     if not payment.external_id:
         Payment.objects.filter(pk=payment.pk, external_id="").update(external_id=remote.id[:80])

@@ -5,6 +5,7 @@ import io
 
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
@@ -26,28 +27,40 @@ def receipt_pdf(*, payment: Payment, refunded=None) -> bytes:
     paid_at = timezone.localtime(payment.paid_at or payment.created_at)
     lines = [
         (16, org.name),
-        (12, f"Квитанция № {payment.pk} от {paid_at:%d.%m.%Y %H:%M}"),
+        (
+            12,
+            _("Квитанция № %(number)s от %(date)s")
+            % {"number": payment.pk, "date": f"{paid_at:%d.%m.%Y %H:%M}"},
+        ),
         (11, ""),
-        (11, f"Плательщик: {payment.account.guardian.full_name}"),
-        (11, f"Сумма: {_rub(payment.amount)} ({payment.currency})"),
-        (11, f"Способ оплаты: {payment.get_method_display()}"),
-        (11, f"Статус: {payment.get_status_display()}"),
+        (11, _("Плательщик: %(name)s") % {"name": payment.account.guardian.full_name}),
+        (
+            11,
+            _("Сумма: %(amount)s (%(currency)s)")
+            % {"amount": _rub(payment.amount), "currency": payment.currency},
+        ),
+        (11, _("Способ оплаты: %(method)s") % {"method": payment.get_method_display()}),
+        (11, _("Статус: %(status)s") % {"status": payment.get_status_display()}),
     ]
     if refunded:
-        lines.append((11, f"Возвращено: {_rub(refunded)}"))
+        lines.append((11, _("Возвращено: %(amount)s") % {"amount": _rub(refunded)}))
     if payment.note:
-        lines.append((11, f"Комментарий: {payment.note[:90]}"))
+        lines.append((11, _("Комментарий: %(note)s") % {"note": payment.note[:90]}))
     if payment.taken_by:
         lines.append(
-            (11, f"Принял(а): {payment.taken_by.get_full_name() or payment.taken_by.get_username()}")
+            (
+                11,
+                _("Принял(а): %(name)s")
+                % {"name": payment.taken_by.get_full_name() or payment.taken_by.get_username()},
+            )
         )
-    lines += [(9, ""), (9, "Документ подтверждает получение оплаты центром и не является кассовым чеком.")]
+    lines += [(9, ""), (9, _("Документ подтверждает получение оплаты центром и не является кассовым чеком."))]
     y = height - 20 * mm
     for size, text in lines:
         pdf.setFont(font, size)
         pdf.drawString(15 * mm, y, text)
         y -= size * 1.7
-    pdf.setTitle(f"Квитанция {payment.pk}")
+    pdf.setTitle(_("Квитанция %(number)s") % {"number": payment.pk})
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

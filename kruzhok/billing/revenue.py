@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.translation import gettext as _
 
 from kruzhok.billing.models import EntryKind, LedgerEntry, Subscription
 from kruzhok.school.models import Branch, Course
@@ -196,7 +197,7 @@ def revenue_by(
     for key, row in rows.items():
         for column in ("earned", "received", "sold"):
             row[column] = row[column].quantize(KOPECK, rounding=ROUND_HALF_UP)
-        row["label"] = labels.get(key, "") if key is not None else "Не распределено"
+        row["label"] = labels.get(key, "") if key is not None else _("Не распределено")
         result.append(row)
     return sorted(result, key=lambda r: (r["key"] is None, r["label"] if by != "month" else r["key"]))
 

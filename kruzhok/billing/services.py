@@ -18,7 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
 from kruzhok.billing.models import (
@@ -84,38 +86,47 @@ def to_money(value, *, allow_zero: bool = False) -> Decimal:
         amount = Decimal(str(value).strip().replace(",", ".").replace(" ", "").replace("\xa0", ""))
     except (InvalidOperation, ValueError):
         raise ValidationError(
-            "Введите сумму числом, например 4500 или 4500,50.", code="invalid_amount"
+            _("Введите сумму числом, например 4500 или 4500,50."), code="invalid_amount"
         ) from None
     if not amount.is_finite():
-        raise ValidationError("Введите сумму числом, например 4500 или 4500,50.", code="invalid_amount")
+        raise ValidationError(_("Введите сумму числом, например 4500 или 4500,50."), code="invalid_amount")
     if amount < 0:
-        raise ValidationError("Сумма не может быть отрицательной.", code="negative_amount")
+        raise ValidationError(_("Сумма не может быть отрицательной."), code="negative_amount")
     if amount == 0 and not allow_zero:
-        raise ValidationError("Сумма должна быть больше нуля.", code="zero_amount")
+        raise ValidationError(_("Сумма должна быть больше нуля."), code="zero_amount")
     if amount != amount.quantize(KOPECK):
-        raise ValidationError("В сумме не больше двух знаков после запятой (копейки).", code="invalid_amount")
+        raise ValidationError(
+            _("В сумме не больше двух знаков после запятой (копейки)."), code="invalid_amount"
+        )
     if amount > MAX_AMOUNT:
-        raise ValidationError("Слишком большая сумма.", code="amount_too_large")
+        raise ValidationError(_("Слишком большая сумма."), code="amount_too_large")
     return amount.quantize(KOPECK)
 
 
 def _clean_reason(reason: str | None, *, required: bool = True) -> str:
     reason = (reason or "").strip()
     if required and not reason:
-        raise ValidationError("Укажите причину.", code="reason_required")
+        raise ValidationError(_("Укажите причину."), code="reason_required")
     if len(reason) > REASON_MAX:
         raise ValidationError(
-            "Слишком длинный текст: не больше %(max)d символов.",
+            _("Слишком длинный текст: не больше %(max)d символов."),
             code="reason_too_long",
             params={"max": REASON_MAX},
         )
     return reason
 
 
+def _untranslated(label) -> str:
+    """The Russian msgid behind a choice label (`label` is called untranslated): a ledger note is stored
+    this way and worded for each reader by LedgerEntry.note_shown."""
+    with translation.override(None):
+        return str(label())
+
+
 def _same_org(org_id: int, *objects) -> None:
     for obj in objects:
         if obj is not None and obj.organization_id != org_id:
-            raise ValidationError("Объект из другой организации.", code="wrong_org")
+            raise ValidationError(_("Объект из другой организации."), code="wrong_org")
 
 
 def _balance(account_id: int) -> Decimal:
@@ -174,7 +185,7 @@ def _publish_debt_if_opened(account: Account, before: Decimal) -> None:
 def billing_settings_for(*, org) -> BillingSettings:
     try:
         with transaction.atomic():
-            row, _ = BillingSettings.objects.get_or_create(organization_id=org.pk)
+            row, _created = BillingSettings.objects.get_or_create(organization_id=org.pk)
     except IntegrityError:
         row = BillingSettings.objects.get(organization_id=org.pk)
     return row
@@ -196,12 +207,12 @@ def billing_settings_update(
 ) -> BillingSettings:
     """Saves the centre's rules; a rule passed as None keeps its current value."""
     if not 0 <= int(sibling_discount_percent) <= 100:
-        raise ValidationError("Скидка — от 0 до 100 %.", code="invalid_percent")
+        raise ValidationError(_("Скидка — от 0 до 100 %."), code="invalid_percent")
     if not 1 <= int(renewal_days) <= 60:
-        raise ValidationError("Предупреждать — за 1–60 дней.", code="invalid_days")
+        raise ValidationError(_("Предупреждать — за 1–60 дней."), code="invalid_days")
     if makeup_days is not None and not 1 <= int(makeup_days) <= MAKEUP_DAYS_MAX:
         raise ValidationError(
-            "Срок отработки — от 1 до %(max)d дней.",
+            _("Срок отработки — от 1 до %(max)d дней."),
             code="invalid_makeup_days",
             params={"max": MAKEUP_DAYS_MAX},
         )
@@ -236,21 +247,21 @@ def plan_create(
 ) -> PricePlan:
     name = (name or "").strip()
     if not name:
-        raise ValidationError("Введите название тарифа.", code="name_required")
+        raise ValidationError(_("Введите название тарифа."), code="name_required")
     if len(name) > 200:
-        raise ValidationError("Название слишком длинное.", code="name_too_long")
+        raise ValidationError(_("Название слишком длинное."), code="name_too_long")
     if kind not in PlanKind.values:
-        raise ValidationError("Выберите вид тарифа.", code="invalid_kind")
+        raise ValidationError(_("Выберите вид тарифа."), code="invalid_kind")
     if course is None:
-        raise ValidationError("Выберите курс.", code="course_required")
+        raise ValidationError(_("Выберите курс."), code="course_required")
     _same_org(org.pk, course, group)
     if group is not None and group.course_id != course.pk:
-        raise ValidationError("Эта группа — не из выбранного курса.", code="group_not_in_course")
+        raise ValidationError(_("Эта группа — не из выбранного курса."), code="group_not_in_course")
     amount = to_money(price, allow_zero=True)
     if kind == PlanKind.PACK and price is not None and amount == 0:
         # A free pack is almost always a typo; a free lesson is a trial.
         raise ValidationError(
-            "Абонемент не может быть бесплатным — для этого есть пробное занятие.", code="zero_price"
+            _("Абонемент не может быть бесплатным — для этого есть пробное занятие."), code="zero_price"
         )
     if kind in (PlanKind.SINGLE, PlanKind.TRIAL):
         lessons = 1 if lessons in (None, "") else lessons
@@ -259,19 +270,19 @@ def plan_create(
     try:
         lessons = int(lessons)
     except (TypeError, ValueError):
-        raise ValidationError("Укажите число занятий.", code="zero_lessons") from None
+        raise ValidationError(_("Укажите число занятий."), code="zero_lessons") from None
     if lessons <= 0:
-        raise ValidationError("В абонементе должно быть хотя бы одно занятие.", code="zero_lessons")
+        raise ValidationError(_("В абонементе должно быть хотя бы одно занятие."), code="zero_lessons")
     if lessons > 500:
-        raise ValidationError("Слишком много занятий в одном абонементе.", code="too_many_lessons")
+        raise ValidationError(_("Слишком много занятий в одном абонементе."), code="too_many_lessons")
     if valid_days in (None, ""):
         valid_days = DEFAULT_VALID_DAYS[kind]
     valid_days = int(valid_days)
     if not 1 <= valid_days <= 400:
-        raise ValidationError("Срок действия — от 1 до 400 дней.", code="invalid_days")
+        raise ValidationError(_("Срок действия — от 1 до 400 дней."), code="invalid_days")
     with transaction.atomic():
         if PricePlan.objects.filter(organization_id=org.pk, name=name).exists():
-            raise ValidationError("Тариф с таким названием уже есть.", code="duplicate_name")
+            raise ValidationError(_("Тариф с таким названием уже есть."), code="duplicate_name")
         plan = PricePlan(
             organization_id=org.pk,
             name=name,
@@ -299,18 +310,18 @@ def plan_set_active(*, plan: PricePlan, is_active: bool) -> PricePlan:
 def promo_create(*, org, code: str, percent: int, valid_until: dt.date) -> PromoCode:
     code = (code or "").strip().upper()
     if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
-        raise ValidationError("Промокод — буквы и цифры, до 32 символов.", code="invalid_code")
+        raise ValidationError(_("Промокод — буквы и цифры, до 32 символов."), code="invalid_code")
     try:
         percent = int(percent)
     except (TypeError, ValueError):
-        raise ValidationError("Скидка — от 1 до 100 %.", code="invalid_percent") from None
+        raise ValidationError(_("Скидка — от 1 до 100 %."), code="invalid_percent") from None
     if not 1 <= percent <= 100:
-        raise ValidationError("Скидка — от 1 до 100 %.", code="invalid_percent")
+        raise ValidationError(_("Скидка — от 1 до 100 %."), code="invalid_percent")
     if valid_until is None:
-        raise ValidationError("Укажите, до какого числа действует промокод.", code="date_required")
+        raise ValidationError(_("Укажите, до какого числа действует промокод."), code="date_required")
     with transaction.atomic():
         if PromoCode.objects.filter(organization_id=org.pk, code=code).exists():
-            raise ValidationError("Такой промокод уже есть.", code="duplicate_code")
+            raise ValidationError(_("Такой промокод уже есть."), code="duplicate_code")
         promo = PromoCode(organization_id=org.pk, code=code, percent=percent, valid_until=valid_until)
         promo.full_clean(exclude=["organization"], validate_unique=False, validate_constraints=False)
         promo.save()
@@ -338,12 +349,12 @@ def _payer_for(student: Student, guardian: Guardian | None) -> Guardian:
     ).select_related("guardian")
     if guardian is not None:
         if not links.filter(guardian=guardian).exists():
-            raise ValidationError("Этот взрослый не указан представителем ребёнка.", code="not_a_guardian")
+            raise ValidationError(_("Этот взрослый не указан представителем ребёнка."), code="not_a_guardian")
         return guardian
     link = links.order_by("-is_primary", "id").first()
     if link is None:
         raise ValidationError(
-            "У ребёнка нет представителя — сначала добавьте родителя, который будет платить.",
+            _("У ребёнка нет представителя — сначала добавьте родителя, который будет платить."),
             code="no_guardian",
         )
     return link.guardian
@@ -357,7 +368,7 @@ def _enrollment_for(student: Student, plan: PricePlan) -> Enrollment:
     enrollment = qs.select_related("group").order_by("-started_on").first()
     if enrollment is None:
         raise ValidationError(
-            "Ребёнок не записан в группу этого курса — сначала запишите его.", code="not_enrolled"
+            _("Ребёнок не записан в группу этого курса — сначала запишите его."), code="not_enrolled"
         )
     return enrollment
 
@@ -445,11 +456,11 @@ def subscription_sell(
         if done is not None:
             return done.subscription
     if not plan.is_active:
-        raise ValidationError("Этот тариф больше не продаётся.", code="plan_inactive")
+        raise ValidationError(_("Этот тариф больше не продаётся."), code="plan_inactive")
     today = sold_on or org_today(org)
     valid_from = valid_from or today
     if valid_from < today - dt.timedelta(days=31):
-        raise ValidationError("Дата начала — не раньше чем месяц назад.", code="invalid_date")
+        raise ValidationError(_("Дата начала — не раньше чем месяц назад."), code="invalid_date")
     payer = _payer_for(student, guardian)
     if enrollment is None or enrollment.student_id != student.pk:
         enrollment = _enrollment_for(student, plan)
@@ -472,7 +483,9 @@ def subscription_sell(
     if sibling_discount:
         if not _has_sibling_subscription(account, student, valid_from):
             raise ValidationError(
-                "Скидка для братьев и сестёр — только если у другого ребёнка семьи есть действующий абонемент.",
+                _(
+                    "Скидка для братьев и сестёр — только если у другого ребёнка семьи есть действующий абонемент."
+                ),
                 code="no_sibling",
             )
         percent += billing.sibling_discount_percent
@@ -482,10 +495,10 @@ def subscription_sell(
     if code:
         promo = PromoCode.objects.filter(organization_id=org.pk, code=code).first()
         if promo is None:
-            raise ValidationError("Такого промокода нет.", code="promo_unknown")
+            raise ValidationError(_("Такого промокода нет."), code="promo_unknown")
         if not promo.is_active or promo.valid_until < today:
             raise ValidationError(
-                "Срок действия промокода истёк %(date)s.",
+                _("Срок действия промокода истёк %(date)s."),
                 code="promo_expired",
                 params={"date": promo.valid_until.strftime("%d.%m.%Y")},
             )
@@ -512,7 +525,7 @@ def subscription_sell(
         discounts.append(("manual", manual, reason))
     total_discount = sum((d[1] for d in discounts), ZERO)
     if total_discount > price or percent > 100:
-        raise ValidationError("Скидка больше цены абонемента.", code="discount_too_large")
+        raise ValidationError(_("Скидка больше цены абонемента."), code="discount_too_large")
 
     with transaction.atomic():
         # The account row is the lock every money movement of this family takes first.
@@ -597,26 +610,26 @@ def subscription_freeze(
     """Pauses a subscription for illness or holidays: its validity is extended by the frozen days."""
     reason = _clean_reason(reason)
     if start_date is None or end_date is None:
-        raise ValidationError("Укажите даты заморозки.", code="dates_required")
+        raise ValidationError(_("Укажите даты заморозки."), code="dates_required")
     if end_date < start_date:
-        raise ValidationError("Дата окончания раньше даты начала.", code="invalid_dates")
+        raise ValidationError(_("Дата окончания раньше даты начала."), code="invalid_dates")
     days = (end_date - start_date).days + 1
     if days > MAX_FREEZE_DAYS:
         raise ValidationError(
-            "Заморозка — не дольше %(max)d дней.", code="freeze_too_long", params={"max": MAX_FREEZE_DAYS}
+            _("Заморозка — не дольше %(max)d дней."), code="freeze_too_long", params={"max": MAX_FREEZE_DAYS}
         )
     with transaction.atomic():
         current = Subscription.objects.select_for_update().get(
             organization_id=subscription.organization_id, pk=subscription.pk
         )
         if current.status != SubscriptionStatus.ACTIVE:
-            raise ValidationError("Абонемент аннулирован.", code="not_active")
+            raise ValidationError(_("Абонемент аннулирован."), code="not_active")
         if not current.valid_from <= start_date <= current.valid_to:
             raise ValidationError(
-                "Заморозка должна начинаться в срок действия абонемента.", code="outside_validity"
+                _("Заморозка должна начинаться в срок действия абонемента."), code="outside_validity"
             )
         if current.freezes.filter(start_date__lte=end_date, end_date__gte=start_date).exists():
-            raise ValidationError("На эти дни абонемент уже заморожен.", code="overlap")
+            raise ValidationError(_("На эти дни абонемент уже заморожен."), code="overlap")
         freeze = SubscriptionFreeze(
             organization_id=current.organization_id,
             subscription=current,
@@ -647,7 +660,7 @@ def subscription_freeze(
 def _same_payment(payment: Payment, account: Account, amount: Decimal, method: str) -> Payment:
     if payment.account_id != account.pk or payment.amount != amount or payment.method != method:
         raise ValidationError(
-            "Этот платёж уже проведён с другими данными. Обновите страницу и проверьте историю.",
+            _("Этот платёж уже проведён с другими данными. Обновите страницу и проверьте историю."),
             code="idempotency_conflict",
         )
     return payment
@@ -671,10 +684,10 @@ def payment_take(
     _same_org(org.pk, account)
     amount = to_money(amount)
     if method not in PaymentMethod.values:
-        raise ValidationError("Выберите способ оплаты.", code="invalid_method")
+        raise ValidationError(_("Выберите способ оплаты."), code="invalid_method")
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 80:
-        raise ValidationError("Нет ключа платежа — обновите страницу.", code="idempotency_key_required")
+        raise ValidationError(_("Нет ключа платежа — обновите страницу."), code="idempotency_key_required")
     note = _clean_reason(note, required=False)
     existing = Payment.objects.filter(organization_id=org.pk, idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -719,7 +732,7 @@ def _credit_payment(payment: Payment, actor) -> LedgerEntry:
         actor=actor,
         amount=payment.amount,
         payment=payment,
-        note=payment.get_method_display(),
+        note=_untranslated(payment.get_method_display),
     )
 
 
@@ -759,7 +772,7 @@ def payment_refund(*, payment: Payment, amount, actor, reason: str, idempotency_
     reason = _clean_reason(reason)
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 80:
-        raise ValidationError("Нет ключа операции — обновите страницу.", code="idempotency_key_required")
+        raise ValidationError(_("Нет ключа операции — обновите страницу."), code="idempotency_key_required")
     key = f"refund:{idempotency_key}"
     done = LedgerEntry.objects.filter(organization_id=payment.organization_id, idempotency_key=key).first()
     if done is not None:
@@ -771,11 +784,11 @@ def payment_refund(*, payment: Payment, amount, actor, reason: str, idempotency_
             .get(organization_id=payment.organization_id, pk=payment.pk)
         )
         if current.status != PaymentStatus.SUCCEEDED:
-            raise ValidationError("Вернуть можно только проведённый платёж.", code="payment_not_paid")
+            raise ValidationError(_("Вернуть можно только проведённый платёж."), code="payment_not_paid")
         left = current.amount - payment_refunded_total(payment=current)
         if amount > left:
             raise ValidationError(
-                "Нельзя вернуть больше, чем заплачено: доступно %(left)s ₽.",
+                _("Нельзя вернуть больше, чем заплачено: доступно %(left)s ₽."),
                 code="refund_too_large",
                 params={"left": f"{left:.2f}"},
             )
@@ -797,14 +810,14 @@ def entry_reverse(*, entry: LedgerEntry, actor, reason: str) -> LedgerEntry:
     reason = _clean_reason(reason)
     if entry.kind == EntryKind.CORRECTION:
         raise ValidationError(
-            "Исправление нельзя исправить — проведите новую операцию.", code="cannot_reverse"
+            _("Исправление нельзя исправить — проведите новую операцию."), code="cannot_reverse"
         )
     if entry.kind == EntryKind.PAYMENT:
-        raise ValidationError("Оплату отменяют возвратом.", code="use_refund")
+        raise ValidationError(_("Оплату отменяют возвратом."), code="use_refund")
     with transaction.atomic():
         account = Account.objects.select_for_update().select_related("organization").get(pk=entry.account_id)
         if LedgerEntry.objects.filter(organization_id=entry.organization_id, reverses=entry).exists():
-            raise ValidationError("Эта операция уже исправлена.", code="already_reversed")
+            raise ValidationError(_("Эта операция уже исправлена."), code="already_reversed")
         before = _balance(account.pk)
         try:
             with transaction.atomic():
@@ -825,7 +838,7 @@ def entry_reverse(*, entry: LedgerEntry, actor, reason: str) -> LedgerEntry:
                     note=reason,
                 )
         except IntegrityError:
-            raise ValidationError("Эта операция уже исправлена.", code="already_reversed") from None
+            raise ValidationError(_("Эта операция уже исправлена."), code="already_reversed") from None
         # Reversing a sale voids the subscription: its lessons are no longer the family's.
         if entry.kind == EntryKind.CHARGE and entry.subscription_id:
             Subscription.objects.filter(pk=entry.subscription_id).update(
@@ -945,7 +958,7 @@ def writeoff_sync_mark(*, mark_id: int, organization_id: int) -> LedgerEntry | N
                     lesson_id=current.lesson_id,
                     student_id=current.student_id,
                     reverses=current,
-                    note="Отметка изменена: занятие не списывается",
+                    note=gettext_noop("Отметка изменена: занятие не списывается"),
                 )
         except IntegrityError:
             return None
@@ -1041,7 +1054,7 @@ def _write_off(
             return None
         account = Account.objects.select_for_update().get(pk=account_for_guardian(guardian=link.guardian).pk)
         amount, lessons = -_single_price(mark, group), 0
-        note = note or "Занятие без абонемента"
+        note = note or gettext_noop("Занятие без абонемента")
     before = _balance(account.pk)
     generation = LedgerEntry.objects.filter(
         organization_id=org.pk, attendance_mark_id=mark.pk, kind=EntryKind.WRITEOFF

@@ -4,6 +4,8 @@ crude stems as the sentiment lexicon. Interpretable on purpose: a manager can re
 A word belongs to one aspect only, and words whose stem collides with a common word of another meaning
 are left out («класс» would catch «классно», «time» every «every time»)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from kruzhok.feedback.sentiment_lexicon import WORD, stem
 
 ASPECT_WORDS = {
@@ -33,13 +35,13 @@ ASPECT_WORDS = {
     "loves",
 }
 ASPECT_LABELS = {
-    "teacher": "преподаватель",
-    "schedule": "расписание",
-    "price": "цена",
-    "content": "содержание",
-    "premises": "помещение",
-    "communication": "общение с центром",
-    "mood": "настроение ребёнка",
+    "teacher": _("преподаватель"),
+    "schedule": _("расписание"),
+    "price": _("цена"),
+    "content": _("содержание"),
+    "premises": _("помещение"),
+    "communication": _("общение с центром"),
+    "mood": _("настроение ребёнка"),
 }
 _STEMS = {stem(word): aspect for aspect, words in ASPECT_WORDS.items() for word in words.split()}
 

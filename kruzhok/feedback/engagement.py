@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.accounts.models import Membership
 from kruzhok.attendance import selectors as attendance_selectors
@@ -63,20 +64,22 @@ def teacher_pulse_set(*, lesson: Lesson, student: Student, actor, score, note: s
     except (TypeError, ValueError):
         score = 0
     if not 1 <= score <= 5:
-        raise ValidationError("Оценка вовлечённости — число от 1 до 5.", code="invalid_score")
+        raise ValidationError(_("Оценка вовлечённости — число от 1 до 5."), code="invalid_score")
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise ValidationError(
-            "Заметка слишком длинная: не больше %(max)d символов.", code="too_long", params={"max": NOTE_MAX}
+            _("Заметка слишком длинная: не больше %(max)d символов."),
+            code="too_long",
+            params={"max": NOTE_MAX},
         )
     if lesson.status == LessonStatus.CANCELLED or lesson.starts_at > timezone.now():
-        raise ValidationError("Оценить можно только прошедшее занятие.", code="not_open")
+        raise ValidationError(_("Оценить можно только прошедшее занятие."), code="not_open")
     enrollment = attendance_selectors.enrollment_for_mark(lesson=lesson, student=student)
     if enrollment is None or student.organization_id != lesson.organization_id:
-        raise ValidationError("Этого ребёнка не было в группе на этом занятии.", code="not_in_group")
+        raise ValidationError(_("Этого ребёнка не было в группе на этом занятии."), code="not_in_group")
     on_date = attendance_selectors.lesson_local_date(lesson)
     with transaction.atomic():
-        pulse, _ = TeacherPulse.all_objects.update_or_create(
+        pulse, _created = TeacherPulse.all_objects.update_or_create(
             organization_id=lesson.organization_id,
             lesson=lesson,
             student=student,
@@ -112,11 +115,14 @@ def digest_teacher_line(*, org, student_id: int, since: dt.datetime, until: dt.d
     ).order_by("-on_date", "-pk")
     latest_note = pulses.exclude(note="").first()
     if latest_note is not None:
-        return [f"Учитель: «{latest_note.note}»"]
+        return [_("Учитель: «%(note)s»") % {"note": latest_note.note}]
     mean = pulses.aggregate(mean=Avg("score"))["mean"]
     if mean is None:
         return []
-    words = (
-        "очень вовлечён(а)" if mean >= 4.5 else "вовлечён(а)" if mean >= 3.5 else "пока вовлечён(а) не всегда"
-    )
-    return [f"Учитель отмечает: на занятиях {words} ({mean:.1f} из 5)."]
+    if mean >= 4.5:
+        line = _("Учитель отмечает: на занятиях очень вовлечён(а) (%(mean)s из 5).")
+    elif mean >= 3.5:
+        line = _("Учитель отмечает: на занятиях вовлечён(а) (%(mean)s из 5).")
+    else:
+        line = _("Учитель отмечает: на занятиях пока вовлечён(а) не всегда (%(mean)s из 5).")
+    return [line % {"mean": f"{mean:.1f}"}]

@@ -4,6 +4,8 @@ Every text gets a sentiment; a negative one opens an alert for the branch manage
 someone answers the family ("close the loop"), and the time to that first answer is kept.
 """
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -98,6 +100,21 @@ class Feedback(TenantOwned):
                 name="feedback_import_once",
             ),
         ]
+
+    @property
+    def sentiment_terms_shown(self) -> list[str]:
+        """The words behind the tone; the rating and NPS terms the service adds are stored in Russian
+        («оценка 2/5», «рекомендация 3/10») and worded here in the reader's language."""
+        from django.utils.translation import gettext
+
+        shown = []
+        for term in self.sentiment_terms or []:
+            if match := re.fullmatch(r"оценка (\d+)/5", str(term)):
+                term = gettext("оценка %(score)s/5") % {"score": match[1]}
+            elif match := re.fullmatch(r"рекомендация (\d+)/10", str(term)):
+                term = gettext("рекомендация %(nps)s/10") % {"nps": match[1]}
+            shown.append(term)
+        return shown
 
     @property
     def aspect_labels(self) -> list[str]:

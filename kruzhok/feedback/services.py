@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.feedback import sentiment as sentiment_model
@@ -33,10 +34,10 @@ NPS_ALERT_AT_OR_BELOW = 4
 def _text(value: str, *, limit: int, required: bool) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationError("Напишите текст отзыва.", code="empty")
+        raise ValidationError(_("Напишите текст отзыва."), code="empty")
     if len(value) > limit:
         raise ValidationError(
-            "Слишком длинный текст: не больше %(max)d символов.", code="too_long", params={"max": limit}
+            _("Слишком длинный текст: не больше %(max)d символов."), code="too_long", params={"max": limit}
         )
     return value
 
@@ -49,7 +50,7 @@ def _score(value) -> int | None:
     except (TypeError, ValueError):
         score = 0
     if not 1 <= score <= 5:
-        raise ValidationError("Оценка — число от 1 до 5.", code="invalid_score")
+        raise ValidationError(_("Оценка — число от 1 до 5."), code="invalid_score")
     return score
 
 
@@ -118,14 +119,19 @@ def _open_alert(*, feedback: Feedback) -> None:
         if feedback.student_id
         else (feedback.guardian.full_name if feedback.guardian_id else "")
     )
-    excerpt = feedback.text[:300] or f"оценка {feedback.score} из 5"
+    excerpt = feedback.text[:300] or _("оценка %(score)s из 5") % {"score": feedback.score}
+    subject = _("Негативный отзыв: %(who)s") % {"who": who} if who else _("Негативный отзыв")
+    body = _("%(source)s: «%(excerpt)s». Ответьте семье — отзыв открыт, пока нет ответа.") % {
+        "source": feedback.get_source_display(),
+        "excerpt": excerpt,
+    }
     for manager in _alert_recipients(feedback=feedback):
         message_enqueue(
             org=feedback.organization,
             user=manager,
             kind=MessageKind.FEEDBACK_ALERT,
-            subject=f"Негативный отзыв{': ' + who if who else ''}",
-            body=f"{feedback.get_source_display()}: «{excerpt}». Ответьте семье — отзыв открыт, пока нет ответа.",
+            subject=subject,
+            body=body,
             link=reverse("feedback:feedback_detail", args=[feedback.pk]),
             dedupe_key=f"feedback-alert:{feedback.pk}:{manager.pk}",
         )
@@ -172,7 +178,7 @@ def feedback_submit(
     text = _text(text, limit=TEXT_MAX, required=True)
     score = _score(score)
     if guardian.organization_id != org.pk or (student is not None and student.organization_id != org.pk):
-        raise ValidationError("Семья не найдена.", code="unknown_family")
+        raise ValidationError(_("Семья не найдена."), code="unknown_family")
     with transaction.atomic():
         feedback = Feedback(
             organization=org,
@@ -196,22 +202,22 @@ def pulse_submit(
     """A child's one-tap answer (1–5 faces) after a lesson of their group."""
     score = _score(score)
     if score is None:
-        raise ValidationError("Выберите смайлик.", code="invalid_score")
+        raise ValidationError(_("Выберите смайлик."), code="invalid_score")
     comment = _text(comment, limit=COMMENT_MAX, required=False)
     now = timezone.now()
     if lesson.organization_id != org.pk or student.organization_id != org.pk:
-        raise ValidationError("Занятие не найдено.", code="unknown_lesson")
+        raise ValidationError(_("Занятие не найдено."), code="unknown_lesson")
     in_group = Enrollment.objects.filter(
         organization=org, student=student, group_id=lesson.group_id, status__in=OPEN_ENROLLMENT_STATUSES
     ).exists()
     if not in_group:
-        raise ValidationError("Это занятие не вашей группы.", code="not_in_group")
+        raise ValidationError(_("Это занятие не вашей группы."), code="not_in_group")
     if (
         lesson.status == LessonStatus.CANCELLED
         or lesson.starts_at > now
         or lesson.starts_at < now - PULSE_WINDOW
     ):
-        raise ValidationError("Об этом занятии сейчас нельзя оставить отзыв.", code="not_open")
+        raise ValidationError(_("Об этом занятии сейчас нельзя оставить отзыв."), code="not_open")
     try:
         with transaction.atomic():
             feedback = Feedback(
@@ -227,7 +233,9 @@ def pulse_submit(
             )
             feedback_file(feedback, validate_constraints=False)
     except IntegrityError as error:
-        raise ValidationError("Вы уже ответили про это занятие. Спасибо!", code="already_answered") from error
+        raise ValidationError(
+            _("Вы уже ответили про это занятие. Спасибо!"), code="already_answered"
+        ) from error
     return feedback
 
 
@@ -264,7 +272,7 @@ def feedback_reply(*, feedback: Feedback, actor, body: str) -> FeedbackReply:
                 guardian=guardian,
                 student=feedback.student,
                 kind=MessageKind.FEEDBACK_REPLY,
-                subject="Ответ на ваш отзыв",
+                subject=_("Ответ на ваш отзыв"),
                 body=body,
                 actor=actor,
             )
@@ -273,10 +281,10 @@ def feedback_reply(*, feedback: Feedback, actor, body: str) -> FeedbackReply:
 
 def feedback_set_status(*, feedback: Feedback, status: str, actor) -> Feedback:
     if status not in Status.values:
-        raise ValidationError("Неизвестный статус.", code="invalid_status")
+        raise ValidationError(_("Неизвестный статус."), code="invalid_status")
     if status == Status.CLOSED and feedback.alert_open:
         raise ValidationError(
-            "Сначала ответьте семье: негативный отзыв закрывается ответом.", code="answer_required"
+            _("Сначала ответьте семье: негативный отзыв закрывается ответом."), code="answer_required"
         )
     feedback.status = status
     feedback.save(update_fields=["status", "updated_at"])
@@ -305,11 +313,11 @@ def external_reviews_import(*, org: Organization, actor, branch: Branch | None, 
     import hashlib
 
     if branch is not None and branch.organization_id != org.pk:
-        raise ValidationError("Филиал не найден.", code="unknown_branch")
+        raise ValidationError(_("Филиал не найден."), code="unknown_branch")
     result = {"created": 0, "skipped": 0, "errors": []}
     for line, row in enumerate(rows, start=2):
         if line - 1 > IMPORT_MAX_ROWS:
-            result["errors"].append(f"Строки после {IMPORT_MAX_ROWS} не загружены.")
+            result["errors"].append(_("Строки после %(n)s не загружены.") % {"n": IMPORT_MAX_ROWS})
             break
         text = _pick(row, TEXT_COLUMNS)
         author = _pick(row, AUTHOR_COLUMNS)[:200]
@@ -318,7 +326,9 @@ def external_reviews_import(*, org: Organization, actor, branch: Branch | None, 
             raw_rating = _pick(row, RATING_COLUMNS)
             score = _score(raw_rating.split(".")[0].split(",")[0] if raw_rating else None)
         except ValidationError as error:
-            result["errors"].append(f"Строка {line}: {' '.join(error.messages)}")
+            result["errors"].append(
+                _("Строка %(line)s: %(errors)s") % {"line": line, "errors": " ".join(error.messages)}
+            )
             continue
         ref = hashlib.sha256(f"{author}\x00{score}\x00{text}".encode()).hexdigest()[:64]
         if Feedback.objects.filter(organization=org, external_ref=ref).exists():

@@ -14,6 +14,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.accounts.models import Organization
 from kruzhok.attendance.models import AttendanceMark
@@ -36,11 +37,11 @@ def feedback_settings_for(*, org: Organization) -> FeedbackSettings:
 
 def feedback_settings_update(*, org: Organization, survey_after_lessons: int, survey_every_days: int):
     if not 1 <= int(survey_after_lessons) <= 100:
-        raise ValidationError("Номер занятия — от 1 до 100.", code="invalid")
+        raise ValidationError(_("Номер занятия — от 1 до 100."), code="invalid")
     if not 0 <= int(survey_every_days) <= 730:
-        raise ValidationError("Период — от 0 до 730 дней.", code="invalid")
+        raise ValidationError(_("Период — от 0 до 730 дней."), code="invalid")
     with transaction.atomic():
-        row, _ = FeedbackSettings.all_objects.get_or_create(organization=org)
+        row, _created = FeedbackSettings.all_objects.get_or_create(organization=org)
         row.survey_after_lessons = int(survey_after_lessons)
         row.survey_every_days = int(survey_every_days)
         row.save()
@@ -110,11 +111,15 @@ def surveys_send(*, org: Organization, today: dt.date | None = None) -> int:
                     user=guardian.user,
                     student=enrollment.student,
                     kind=MessageKind.SURVEY,
-                    subject=f"Как {name} на курсе «{enrollment.group.course.title}»?"[:200],
-                    body=(
-                        f"Пожалуйста, оцените занятия {name} — это займёт 10 секунд: порекомендовали бы "
+                    subject=(
+                        _("Как %(name)s на курсе «%(course)s»?")
+                        % {"name": name, "course": enrollment.group.course.title}
+                    )[:200],
+                    body=_(
+                        "Пожалуйста, оцените занятия %(name)s — это займёт 10 секунд: порекомендовали бы "
                         "вы нас друзьям (0–10) и насколько довольны (1–5)."
-                    ),
+                    )
+                    % {"name": name},
                     link=reverse("feedback:survey", args=[survey.pk]),
                     dedupe_key=f"survey:{survey.pk}",
                 )
@@ -156,25 +161,25 @@ def survey_answer(*, survey: Survey, actor, nps, satisfaction=None, comment: str
     """Stores the answer as feedback of the enrollment (a detractor's answer opens an alert)."""
     from kruzhok.feedback.services import _branch_of, feedback_file
 
-    nps = _int_in(nps, low=0, high=10, message="Выберите число от 0 до 10.", code="invalid_nps")
+    nps = _int_in(nps, low=0, high=10, message=_("Выберите число от 0 до 10."), code="invalid_nps")
     # Satisfaction is optional: the one tap on 0–10 is the answer, the faces add to it.
     if satisfaction not in (None, ""):
         satisfaction = _int_in(
-            satisfaction, low=1, high=5, message="Оценка — число от 1 до 5.", code="invalid_score"
+            satisfaction, low=1, high=5, message=_("Оценка — число от 1 до 5."), code="invalid_score"
         )
     else:
         satisfaction = None
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValidationError(
-            "Слишком длинный комментарий: не больше %(max)d символов.",
+            _("Слишком длинный комментарий: не больше %(max)d символов."),
             code="too_long",
             params={"max": COMMENT_MAX},
         )
     if survey.answered_at is not None:
-        raise ValidationError("Вы уже ответили на этот опрос. Спасибо!", code="already_answered")
+        raise ValidationError(_("Вы уже ответили на этот опрос. Спасибо!"), code="already_answered")
     if survey.sent_on < timezone.localdate() - ANSWER_WINDOW:
-        raise ValidationError("Этот опрос уже закрыт.", code="not_open")
+        raise ValidationError(_("Этот опрос уже закрыт."), code="not_open")
     org = survey.organization
     with transaction.atomic():
         # The conditional UPDATE makes a double tap (two tabs, a retry) count once.
@@ -182,7 +187,7 @@ def survey_answer(*, survey: Survey, actor, nps, satisfaction=None, comment: str
             answered_at=timezone.now()
         )
         if claimed != 1:
-            raise ValidationError("Вы уже ответили на этот опрос. Спасибо!", code="already_answered")
+            raise ValidationError(_("Вы уже ответили на этот опрос. Спасибо!"), code="already_answered")
         feedback = Feedback(
             organization=org,
             source=Source.SURVEY,

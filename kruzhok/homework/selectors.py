@@ -1,5 +1,7 @@
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from kruzhok.attendance.selectors import roster_for_lesson
 from kruzhok.homework.models import HomeworkResult
 from kruzhok.school.models import Lesson, Student
@@ -52,5 +54,10 @@ def week_line(*, org, student_id: int, since, until) -> str | None:
         return None
     done = sum(1 for status, _grade in results if status == "submitted")
     grades = [str(grade) for _status, grade in results if grade is not None]
-    line = f"Домашние задания: сдано {done} из {len(results)}"
-    return line + (f", оценки: {', '.join(grades)}." if grades else ".")
+    if grades:
+        return _("Домашние задания: сдано %(done)s из %(total)s, оценки: %(grades)s.") % {
+            "done": done,
+            "total": len(results),
+            "grades": ", ".join(grades),
+        }
+    return _("Домашние задания: сдано %(done)s из %(total)s.") % {"done": done, "total": len(results)}

@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.messaging.models import (
@@ -42,10 +43,10 @@ TELEGRAM_CONTINUE = dt.timedelta(days=14)
 def _body(value: str) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationError("Напишите сообщение.", code="empty")
+        raise ValidationError(_("Напишите сообщение."), code="empty")
     if len(value) > POST_MAX:
         raise ValidationError(
-            "Слишком длинное сообщение: не больше %(max)d символов.",
+            _("Слишком длинное сообщение: не больше %(max)d символов."),
             code="too_long",
             params={"max": POST_MAX},
         )
@@ -55,10 +56,12 @@ def _body(value: str) -> str:
 def _subject(value: str) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationError("Укажите тему.", code="empty")
+        raise ValidationError(_("Укажите тему."), code="empty")
     if len(value) > SUBJECT_MAX:
         raise ValidationError(
-            "Слишком длинная тема: не больше %(max)d символов.", code="too_long", params={"max": SUBJECT_MAX}
+            _("Слишком длинная тема: не больше %(max)d символов."),
+            code="too_long",
+            params={"max": SUBJECT_MAX},
         )
     return value
 
@@ -214,12 +217,12 @@ def conversation_start(
     subject = _subject(subject)
     body = _body(body)
     if guardian.organization_id != org.pk or (student is not None and student.organization_id != org.pk):
-        raise ValidationError("Семья не найдена.", code="unknown_recipient")
+        raise ValidationError(_("Семья не найдена."), code="unknown_recipient")
     if (
         student is not None
         and not StudentGuardian.objects.filter(organization=org, guardian=guardian, student=student).exists()
     ):
-        raise ValidationError("Этот ребёнок не из этой семьи.", code="unknown_recipient")
+        raise ValidationError(_("Этот ребёнок не из этой семьи."), code="unknown_recipient")
     now = timezone.now()
     with transaction.atomic():
         conversation = Conversation(
@@ -245,7 +248,7 @@ def conversation_post(
     """Adds a post and tells the other side. A Telegram update delivered twice adds nothing twice."""
     body = _body(body)
     if side not in Side.values:
-        raise ValidationError("Неизвестная сторона переписки.", code="invalid")
+        raise ValidationError(_("Неизвестная сторона переписки."), code="invalid")
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -276,7 +279,7 @@ def conversation_post(
             return ConversationPost.all_objects.get(
                 organization_id=conversation.organization_id, external_ref=external_ref[:64]
             )
-        raise ValidationError("Не удалось сохранить сообщение.", code="conflict") from error
+        raise ValidationError(_("Не удалось сохранить сообщение."), code="conflict") from error
     return post
 
 
@@ -301,7 +304,7 @@ def _notify_family(*, conversation: Conversation, post: ConversationPost) -> Non
         user=guardian.user,
         student=conversation.student,
         kind=MessageKind.CONVERSATION,
-        subject=f"Ответ центра: {conversation.subject}"[:200],
+        subject=(_("Ответ центра: %(subject)s") % {"subject": conversation.subject})[:200],
         body=post.body,
         actor=post.author,
         link=_link(conversation),
@@ -354,7 +357,7 @@ def _notify_staff(*, conversation: Conversation, post: ConversationPost) -> None
             org=conversation.organization,
             user=user,
             kind=MessageKind.CONVERSATION,
-            subject=f"Сообщение от семьи: {who}"[:200],
+            subject=(_("Сообщение от семьи: %(who)s") % {"who": who})[:200],
             body=post.body[:1000],
             link=_link(conversation),
             conversation=conversation,
@@ -404,7 +407,7 @@ def telegram_post_receive(
         )
     if conversation is None:
         about = replied.message if replied is not None else None
-        subject = f"Re: {about.subject}" if about is not None else "Сообщение в Telegram"
+        subject = f"Re: {about.subject}" if about is not None else _("Сообщение в Telegram")
         conversation = conversation_start(
             org=org,
             actor=user,

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.lib.tenancy import for_each_organisation, tenant_context, unscoped
@@ -71,7 +73,7 @@ def messaging_settings_for(*, org_id: int) -> MessagingSettings | None:
 
 def messaging_settings_update(*, org: Organization, **fields) -> MessagingSettings:
     with transaction.atomic():
-        row, _ = MessagingSettings.all_objects.get_or_create(organization=org)
+        row, _created = MessagingSettings.all_objects.get_or_create(organization=org)
         for name, value in fields.items():
             setattr(row, name, value)
         row.full_clean(exclude=["organization"], validate_constraints=False)
@@ -170,13 +172,13 @@ def _delivery_create(*, message: Message, plan: list, position: int, now: dt.dat
     )
 
 
-def _clean_text(value: str, *, limit: int, field: str) -> str:
+def _clean_text(value: str, *, limit: int, empty: str) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationError(f"Заполните {field}.", code="empty")
+        raise ValidationError(empty, code="empty")
     if len(value) > limit:
         raise ValidationError(
-            "Слишком длинный текст: не больше %(max)d символов.", code="too_long", params={"max": limit}
+            _("Слишком длинный текст: не больше %(max)d символов."), code="too_long", params={"max": limit}
         )
     return value
 
@@ -199,12 +201,12 @@ def message_enqueue(
 ) -> Message:
     """Stores a message for one recipient and queues its first channel. With a `dedupe_key`, a second
     call returns the first message and queues nothing."""
-    subject = _clean_text(subject, limit=SUBJECT_MAX, field="тему")
-    body = _clean_text(body, limit=BODY_MAX, field="текст")
+    subject = _clean_text(subject, limit=SUBJECT_MAX, empty=_("Заполните тему."))
+    body = _clean_text(body, limit=BODY_MAX, empty=_("Заполните текст."))
     if user is None and guardian is None:
-        raise ValidationError("Не указан получатель.", code="unknown_recipient")
+        raise ValidationError(_("Не указан получатель."), code="unknown_recipient")
     if guardian is not None and guardian.organization_id != org.pk:
-        raise ValidationError("Получатель не найден в этой организации.", code="unknown_recipient")
+        raise ValidationError(_("Получатель не найден в этой организации."), code="unknown_recipient")
     role = None
     if user is not None:
         role = (
@@ -214,7 +216,7 @@ def message_enqueue(
         )
         # A guardian is reachable by email/Telegram even when their account has left the centre.
         if role is None and guardian is None:
-            raise ValidationError("Получатель не найден в этой организации.", code="unknown_recipient")
+            raise ValidationError(_("Получатель не найден в этой организации."), code="unknown_recipient")
         if role is None:
             user = None
     now = now or timezone.now()
@@ -559,8 +561,11 @@ def absence_notice_enqueue(*, org: Organization, lesson_id: int, student_id: int
     body = (
         f"{student.first_name} {texts.absence_verb(student.first_name)} "
         f"{texts.lesson_phrase(subject=course.subject, course_title=course.title)} "
-        f"сегодня в {start:%H:%M} (группа «{lesson.group.name}»). "
-        "Если это ошибка или причина уважительная, напишите администратору центра."
+        + _(
+            "сегодня в %(time)s (группа «%(group)s»). "
+            "Если это ошибка или причина уважительная, напишите администратору центра."
+        )
+        % {"time": f"{start:%H:%M}", "group": lesson.group.name}
     )
     messages = []
     links = StudentGuardian.objects.filter(organization=org, student=student).select_related("guardian")
@@ -572,7 +577,7 @@ def absence_notice_enqueue(*, org: Organization, lesson_id: int, student_id: int
                 user=link.guardian.user,
                 student=student,
                 kind=MessageKind.ABSENCE,
-                subject=f"{student.first_name}: пропуск занятия",
+                subject=_("%(name)s: пропуск занятия") % {"name": student.first_name},
                 body=body,
                 dedupe_key=f"absence:{lesson.pk}:{student.pk}:{link.guardian_id}",
             )
@@ -585,7 +590,7 @@ def _announcement_targets(*, org: Organization, audience: str, group, guardian) 
     targets = []
     if audience == Audience.GROUP:
         if group is None or group.organization_id != org.pk:
-            raise ValidationError("Выберите группу.", code="unknown_recipient")
+            raise ValidationError(_("Выберите группу."), code="unknown_recipient")
         enrollments = Enrollment.objects.filter(
             organization=org, group=group, status__in=OPEN_ENROLLMENT_STATUSES
         ).select_related("student")
@@ -597,7 +602,7 @@ def _announcement_targets(*, org: Organization, audience: str, group, guardian) 
             targets.append((link.guardian, students[link.student_id], group))
     elif audience == Audience.FAMILY:
         if guardian is None or guardian.organization_id != org.pk:
-            raise ValidationError("Выберите семью.", code="unknown_recipient")
+            raise ValidationError(_("Выберите семью."), code="unknown_recipient")
         links = StudentGuardian.objects.filter(organization=org, guardian=guardian).select_related("student")
         for link in links.order_by("student__first_name"):
             enrollment = (
@@ -611,7 +616,7 @@ def _announcement_targets(*, org: Organization, audience: str, group, guardian) 
         if not targets:
             targets.append((guardian, None, None))
     else:
-        raise ValidationError("Выберите, кому отправить.", code="invalid_audience")
+        raise ValidationError(_("Выберите, кому отправить."), code="invalid_audience")
     return targets
 
 
@@ -627,13 +632,15 @@ def announcement_send(
 ) -> Announcement:
     """Renders the template for every family first (any missing value stops it all: nothing half-sent),
     then stores the announcement and queues one message per guardian (per child when the text names the child)."""
-    title = _clean_text(title, limit=SUBJECT_MAX, field="тему")
-    body_template = _clean_text(body_template, limit=BODY_MAX, field="текст")
+    title = _clean_text(title, limit=SUBJECT_MAX, empty=_("Заполните тему."))
+    body_template = _clean_text(body_template, limit=BODY_MAX, empty=_("Заполните текст."))
     texts.template_check(title)
     texts.template_check(body_template)
     targets = _announcement_targets(org=org, audience=audience, group=group, guardian=guardian)
     if not targets:
-        raise ValidationError("В этой группе пока нет семей, которым можно написать.", code="no_recipients")
+        raise ValidationError(
+            _("В этой группе пока нет семей, которым можно написать."), code="no_recipients"
+        )
     per_child = any(
         texts.VARIABLES.get(name) == "child" for name in texts.VARIABLE.findall(body_template + title)
     )
@@ -697,9 +704,9 @@ def preference_update(
     telegram_chat_id: str | None = None,
 ) -> ContactPreference:
     if any(c not in Channel.values for c in [*channel_order, *opted_out]):
-        raise ValidationError("Неизвестный канал.", code="invalid_channel")
+        raise ValidationError(_("Неизвестный канал."), code="invalid_channel")
     with transaction.atomic():
-        pref, _ = ContactPreference.all_objects.get_or_create(organization=org, user=user)
+        pref, _created = ContactPreference.all_objects.get_or_create(organization=org, user=user)
         pref.channel_order = list(dict.fromkeys(channel_order))
         pref.opted_out = sorted(set(opted_out) - {Channel.INAPP})
         if telegram_chat_id is not None:
@@ -717,7 +724,7 @@ def telegram_link_start(*, org: Organization, user) -> str:
     import secrets
 
     with transaction.atomic():
-        pref, _ = ContactPreference.all_objects.get_or_create(organization=org, user=user)
+        pref, _created = ContactPreference.all_objects.get_or_create(organization=org, user=user)
         pref.telegram_link_token = secrets.token_urlsafe(24)
         pref.save(update_fields=["telegram_link_token", "updated_at"])
     return pref.telegram_link_token
@@ -784,7 +791,7 @@ def telegram_update_handle(*, settings_row: MessagingSettings, update: dict) -> 
     chat = message.get("chat")
     if not isinstance(text, str) or not isinstance(chat, dict) or not isinstance(chat.get("id"), int):
         return "ignored"
-    command, _, code = text.strip().partition(" ")
+    command, _sep, code = text.strip().partition(" ")
     if command != "/start":
         return _telegram_text_received(settings_row=settings_row, message=message)
     if not code.strip() or len(code) > 64:
@@ -806,8 +813,8 @@ def telegram_update_handle(*, settings_row: MessagingSettings, update: dict) -> 
                 message_enqueue(
                     org=org,
                     user=pref.user,
-                    subject="Telegram подключён",
-                    body="Теперь сообщения центра будут приходить в Telegram.",
+                    subject=_("Telegram подключён"),
+                    body=_("Теперь сообщения центра будут приходить в Telegram."),
                     dedupe_key=f"tg-linked:{pref.pk}:{chat['id']}",
                 )
     return "linked"
@@ -825,16 +832,16 @@ def push_subscription_save(
     parts = urlsplit(endpoint)
     allowed = ("https", "http") if _setting("MESSAGING_PUSH_ALLOW_HTTP", False) else ("https",)
     if parts.scheme not in allowed or not parts.netloc or len(endpoint) > 1000:
-        raise ValidationError("Неверный адрес подписки.", code="invalid_subscription")
+        raise ValidationError(_("Неверный адрес подписки."), code="invalid_subscription")
     try:
         key = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
         secret = base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4))
     except (ValueError, TypeError) as error:
-        raise ValidationError("Неверные ключи подписки.", code="invalid_subscription") from error
+        raise ValidationError(_("Неверные ключи подписки."), code="invalid_subscription") from error
     if len(key) != 65 or key[0] != 4 or len(secret) != 16:
-        raise ValidationError("Неверные ключи подписки.", code="invalid_subscription")
+        raise ValidationError(_("Неверные ключи подписки."), code="invalid_subscription")
     with transaction.atomic():
-        subscription, _ = PushSubscription.all_objects.update_or_create(
+        subscription, _created = PushSubscription.all_objects.update_or_create(
             organization=org, endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth}
         )
     return subscription
@@ -872,7 +879,7 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
     today = today or timezone.localdate(timezone=zone)
     week_start = dt.datetime.combine(today - dt.timedelta(days=7), dt.time.min, tzinfo=zone)
     now_at = dt.datetime.combine(today, dt.time.max, tzinfo=zone)
-    year, week, _ = today.isocalendar()
+    year, week, _weekday = today.isocalendar()
     sent = 0
     enrollments = (
         Enrollment.objects.filter(organization=org, status__in=OPEN_ENROLLMENT_STATUSES)
@@ -898,17 +905,27 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
         upcoming = (
             lessons.filter(starts_at__gt=now_at).select_related("group__course").order_by("starts_at").first()
         )
-        lines = [f"{student.first_name} за неделю: был(а) на {came} занятиях, пропустил(а) {missed}."]
+        lines = [
+            ngettext(
+                "%(name)s за неделю: был(а) на %(came)s занятии, пропустил(а) %(missed)s.",
+                "%(name)s за неделю: был(а) на %(came)s занятиях, пропустил(а) %(missed)s.",
+                came,
+            )
+            % {"name": student.first_name, "came": came, "missed": missed}
+        ]
         homework_done = homework_week_line(org=org, student_id=student_id, since=week_start, until=now_at)
         if homework_done:
             lines.append(homework_done)
         if homework is not None:
-            lines.append(f"Домашнее задание: {homework.homework[:500]}")
+            lines.append(_("Домашнее задание: %(text)s") % {"text": homework.homework[:500]})
         if upcoming is not None:
             when = upcoming.starts_at.astimezone(zone)
-            lines.append(f"Следующее занятие: {upcoming.group.course.title}, {when:%d.%m} в {when:%H:%M}.")
+            lines.append(
+                _("Следующее занятие: %(course)s, %(date)s в %(time)s.")
+                % {"course": upcoming.group.course.title, "date": f"{when:%d.%m}", "time": f"{when:%H:%M}"}
+            )
         if homework is not None and homework.topic:
-            lines.append(f"Последняя тема: «{homework.topic}».")
+            lines.append(_("Последняя тема: «%(topic)s».") % {"topic": homework.topic})
         lines += _digest_extra_lines(org=org, student_id=student_id, since=week_start, until=now_at)
         links = StudentGuardian.objects.filter(organization=org, student_id=student_id).select_related(
             "guardian"
@@ -923,7 +940,7 @@ def weekly_digest_enqueue(*, org: Organization, today: dt.date | None = None) ->
                 user=link.guardian.user,
                 student=student,
                 kind=MessageKind.DIGEST,
-                subject=f"{student.first_name}: итоги недели",
+                subject=_("%(name)s: итоги недели") % {"name": student.first_name},
                 body="\n".join(lines),
                 dedupe_key=key,
             )

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # «занятие по …»: the dative of each Subject value (kruzhok.school.models.Subject).
 SUBJECT_DATIVE = {
@@ -63,7 +64,9 @@ def template_check(text: str) -> None:
     unknown = sorted({name for name in VARIABLE.findall(text) if name.strip() not in VARIABLES})
     if unknown:
         raise ValidationError(
-            "В шаблоне неизвестные переменные: %(names)s. Можно: {ребёнок}, {родитель}, {группа}, {курс}, {центр}.",
+            _(
+                "В шаблоне неизвестные переменные: %(names)s. Можно: {ребёнок}, {родитель}, {группа}, {курс}, {центр}."
+            ),
             code="unknown_variable",
             params={"names": ", ".join("{" + name + "}" for name in unknown)},
         )
@@ -78,7 +81,7 @@ def template_render(text: str, context: dict[str, str]) -> str:
         value = context.get(VARIABLES[match.group(1).strip()])
         if value is None or value == "":
             raise ValidationError(
-                "Для переменной {%(name)s} нет значения у этого получателя.",
+                _("Для переменной {%(name)s} нет значения у этого получателя."),
                 code="missing_variable",
                 params={"name": match.group(1)},
             )

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from kruzhok.api.auth import require
-from kruzhok.api.errors import ERROR_RESPONSES, ApiError
+from kruzhok.api.errors import ERROR_RESPONSES, MESSAGES, ApiError
 from kruzhok.api.lookups import get_or_404
 from kruzhok.api.pagination import Pagination
 from kruzhok.api.schemas import Id, InSchema, StudentRef, Text
@@ -200,7 +200,7 @@ def engagement_rate(request: HttpRequest, payload: TeacherPulseIn):
     rows = engagement.roster_with_scores(lesson=lesson)
     student = next((row["student"] for row in rows if row["student"].pk == payload.student), None)
     if student is None:
-        raise ApiError(404, "not_found", fields={"student": "Не найдено."})
+        raise ApiError(404, "not_found", fields={"student": MESSAGES["not_found"]})
     return engagement.teacher_pulse_set(
         lesson=lesson, student=student, actor=request.user, score=payload.score, note=payload.note
     )

@@ -10,7 +10,7 @@ from ninja.pagination import paginate
 
 from kruzhok.accounts.permissions import role_can
 from kruzhok.api.auth import require
-from kruzhok.api.errors import ERROR_RESPONSES, ApiError
+from kruzhok.api.errors import ERROR_RESPONSES, FIELD_MESSAGES, MESSAGES, ApiError
 from kruzhok.api.lookups import get_or_404
 from kruzhok.api.pagination import Pagination
 from kruzhok.api.schemas import Id, InSchema, StudentRef, Text
@@ -140,7 +140,7 @@ def conversations_start(request: HttpRequest, payload: ConversationIn):
     staff = role_can(request.role, "conversation.staff")
     if staff:
         if payload.guardian is None:
-            raise ApiError(422, "invalid_input", fields={"guardian": "Обязательное поле."})
+            raise ApiError(422, "invalid_input", fields={"guardian": FIELD_MESSAGES["missing"]})
         guardian = get_or_404(
             conversations.guardians_for_staff(membership=membership), payload.guardian, field="guardian"
         )
@@ -156,7 +156,7 @@ def conversations_start(request: HttpRequest, payload: ConversationIn):
     if staff and not conversations.staff_may_write_to(
         membership=membership, guardian=guardian, student=student
     ):
-        raise ApiError(404, "not_found", fields={"student": "Не найдено."})
+        raise ApiError(404, "not_found", fields={"student": MESSAGES["not_found"]})
     conversation = conversations.conversation_start(
         org=request.org,
         actor=request.user,
@@ -246,13 +246,13 @@ def announcements_send(request: HttpRequest, payload: AnnouncementIn):
     group = guardian = None
     if payload.audience == "group":
         if payload.group is None:
-            raise ApiError(422, "invalid_input", fields={"group": "Обязательное поле."})
+            raise ApiError(422, "invalid_input", fields={"group": FIELD_MESSAGES["missing"]})
         group = get_or_404(
             group_list(membership=membership).filter(is_active=True), payload.group, field="group"
         )
     else:
         if payload.guardian is None:
-            raise ApiError(422, "invalid_input", fields={"guardian": "Обязательное поле."})
+            raise ApiError(422, "invalid_input", fields={"guardian": FIELD_MESSAGES["missing"]})
         guardian = get_or_404(guardian_list(membership=membership), payload.guardian, field="guardian")
     announcement = services.announcement_send(
         org=request.org,
