@@ -16,8 +16,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kruzhok.accounts.models import Membership, Organization, Role
+from kruzhok.risk import explain
 from kruzhok.risk.models import (
     OPEN_ALERT_STATUSES,
     ActionKind,
@@ -56,7 +59,7 @@ def risk_settings_for(*, org) -> RiskSettings:
 
 def risk_settings_update(*, org, escalation_days: int, outcome_days: int) -> RiskSettings:
     with transaction.atomic():
-        row, _ = RiskSettings.all_objects.select_for_update().get_or_create(organization_id=org.pk)
+        row, _created = RiskSettings.all_objects.select_for_update().get_or_create(organization_id=org.pk)
         row.escalation_days = escalation_days
         row.outcome_days = outcome_days
         row.full_clean(exclude=["organization"], validate_constraints=False)
@@ -143,10 +146,14 @@ def _notify(alert: RiskAlert, user, *, subject: str, body: str, key: str, link: 
 def _child_line(alert: RiskAlert) -> tuple[str, str]:
     enrollment = alert.enrollment
     name = enrollment.student.full_name
-    reasons = "; ".join(f.get("text", "") for f in (alert.factors or [])[:3] if f.get("text"))
-    body = f"{name}, {enrollment.group.name}: риск ухода {alert.percent} %."
+    reasons = "; ".join(filter(None, (explain.factor_text(f) for f in (alert.factors or [])[:3])))
+    body = _("%(name)s, %(group)s: риск ухода %(percent)s %%.") % {
+        "name": name,
+        "group": enrollment.group.name,
+        "percent": alert.percent,
+    }
     if reasons:
-        body += f" Причины: {reasons}."
+        body += " " + _("Причины: %(reasons)s.") % {"reasons": reasons}
     return name, body
 
 
@@ -245,12 +252,14 @@ def alerts_raise(*, org, scores: list[RiskScore], as_of: dt.date) -> int:
         first = batch[0]
         name, body = _child_line(first)
         if len(batch) == 1:
-            subject, text = f"Риск ухода: {name}", body + " Откройте карточку, чтобы записать, что сделано."
+            subject = _("Риск ухода: %(name)s") % {"name": name}
+            text = body + " " + _("Откройте карточку, чтобы записать, что сделано.")
         else:
-            subject = f"Риск ухода: новых сигналов — {len(batch)}"
+            subject = _("Риск ухода: новых сигналов — %(n)s") % {"n": len(batch)}
             text = (
                 " ".join(_child_line(a)[1] for a in batch)
-                + " Откройте карточки, чтобы записать, что сделано."
+                + " "
+                + _("Откройте карточки, чтобы записать, что сделано.")
             )
         feed = reverse("risk:alerts") + "?mine=1" if len(batch) > 1 else None
         _notify(
@@ -270,7 +279,7 @@ def alerts_raise(*, org, scores: list[RiskScore], as_of: dt.date) -> int:
 def _open_alert(alert: RiskAlert) -> RiskAlert:
     locked = RiskAlert.all_objects.select_for_update().get(pk=alert.pk, organization_id=alert.organization_id)
     if not locked.is_open:
-        raise ValidationError("Сигнал уже закрыт.", code="alert_closed")
+        raise ValidationError(_("Сигнал уже закрыт."), code="alert_closed")
     return locked
 
 
@@ -317,7 +326,7 @@ def alert_log_action(
     *, alert: RiskAlert, actor, kind: str, note: str = "", close: bool = True
 ) -> RiskAlertAction:
     if kind not in ActionKind.values:
-        raise ValidationError("Выберите действие из списка.", code="invalid_action")
+        raise ValidationError(_("Выберите действие из списка."), code="invalid_action")
     with transaction.atomic():
         alert = _open_alert(alert)
         action = RiskAlertAction(
@@ -335,7 +344,7 @@ def alert_log_action(
         if close:
             alert.closed_at = timezone.now()
         alert.save()
-        _event(alert, AlertEventKind.ACTION, actor=actor, note=action.get_kind_display())
+        _event(alert, AlertEventKind.ACTION, actor=actor, note=action.kind)
         if close:
             _event(alert, AlertEventKind.CLOSED, actor=actor)
     return action
@@ -364,7 +373,7 @@ def alert_assign(*, alert: RiskAlert, actor, assignee_id: int) -> RiskAlert:
         assignee = next((u for u in alert_assignees(alert=alert) if u.pk == assignee_id), None)
         if assignee is None:
             raise ValidationError(
-                "Назначить можно только сотрудника, который видит этого ребёнка.", code="invalid_assignee"
+                _("Назначить можно только сотрудника, который видит этого ребёнка."), code="invalid_assignee"
             )
         if alert.assigned_to_id == assignee.pk:
             return alert
@@ -376,7 +385,7 @@ def alert_assign(*, alert: RiskAlert, actor, assignee_id: int) -> RiskAlert:
         _notify(
             alert,
             assignee,
-            subject=f"Вам передан сигнал: {name}",
+            subject=_("Вам передан сигнал: %(name)s") % {"name": name},
             body=body,
             key=f"risk-assigned:{alert.pk}:{event.pk}",
         )
@@ -414,15 +423,16 @@ def alerts_escalate(*, org, today: dt.date) -> int:
         if not claimed:
             continue  # acknowledged meanwhile, or another run got there first
         alert.escalation_level = level
-        note = "руководителю филиала" if level == 1 else "владельцу"
+        # Stored as the Russian msgid and translated when shown (RiskAlertEvent.note_shown).
+        note = gettext_noop("руководителю филиала") if level == 1 else gettext_noop("владельцу")
         _event(alert, AlertEventKind.ESCALATED, target=targets[0] if targets else None, note=note)
         name, body = _child_line(alert)
         for user in targets:
             _notify(
                 alert,
                 user,
-                subject=f"Сигнал без ответа {days} дн.: {name}",
-                body=body + " Никто не взял его в работу — посмотрите, пожалуйста.",
+                subject=_("Сигнал без ответа %(days)s дн.: %(name)s") % {"days": days, "name": name},
+                body=body + " " + _("Никто не взял его в работу — посмотрите, пожалуйста."),
                 key=f"risk-escalation:{alert.pk}:{level}:{user.pk}",
             )
         done += 1
@@ -485,7 +495,10 @@ def _close_alerts_of_ended(*, org) -> int:
     RiskAlert.all_objects.filter(pk__in=ids).update(status=AlertStatus.CLOSED, closed_at=now, updated_at=now)
     RiskAlertEvent.all_objects.bulk_create(
         RiskAlertEvent(
-            organization_id=org.id, alert_id=pk, kind=AlertEventKind.CLOSED, note="запись завершена"
+            organization_id=org.id,
+            alert_id=pk,
+            kind=AlertEventKind.CLOSED,
+            note=gettext_noop("запись завершена"),
         )
         for pk in ids
     )

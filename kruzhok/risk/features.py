@@ -124,9 +124,22 @@ def register(*names: str, group: str):
 
 # Loaders bring other apps' data in as canonical events (enrollment_id, day, kind, value, text: the
 # backtest CSV kinds) or as dated side tables, so one set of providers serves the product and backtests.
-# A loader: fn(*, org, enrollments: DataFrame, until: date | None) -> {"events": DataFrame, name: DataFrame}.
+# A loader: fn(*, org, enrollments: DataFrame, until: date | None) -> {"events": DataFrame or a list of
+# (enrollment_id, day, kind, value, text) tuples, name: DataFrame}.
 _LOADERS: dict[str, Callable] = {}
 EVENT_COLUMNS = ["enrollment_id", "day", "kind", "value", "text"]
+
+
+def _events_frame(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "enrollment_id": np.array([r[0] for r in rows], dtype=np.int64),
+            "day": np.array([r[1] for r in rows], dtype=np.int64),
+            "kind": np.array([r[2] for r in rows], dtype=object),
+            "value": np.array([r[3] for r in rows], dtype=float),
+            "text": np.array([r[4] for r in rows], dtype=object),
+        }
+    )
 
 
 def register_loader(name: str):
@@ -202,123 +215,237 @@ def org_rows(model, org_id: int, *, narrow: bool):
     return model.all_objects.alias(org_key=F("organization_id") + 0).filter(org_key=org_id)
 
 
-def load_risk_data(*, org, enrollment_ids=None, until: dt.date | None = None) -> RiskData:
-    """Bulk-load what the signals need. With `enrollment_ids`, only their groups, group-mates and
-    siblings are loaded (a one-child rescore stays a few small queries)."""
-    from django.db.models import Q
+ENROLLMENT_FIELDS = (
+    "id",
+    "student_id",
+    "group_id",
+    "started_on",
+    "ended_on",
+    "status",
+    "student__birth_date",
+    "group__course__age_min",
+    "group__course__age_max",
+)
+# No lesson starts after this: the "until" bound of a load that has none.
+NO_LIMIT = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
+
+def lesson_limit(until: dt.date | None) -> dt.datetime:
+    """Lessons starting before this may fall on or before `until` in some time zone. Only an
+    optimisation (a day of slack for time zones): RiskData.until() is what guarantees nothing later is
+    seen."""
+    if until is None:
+        return NO_LIMIT
+    return dt.datetime.combine(until + dt.timedelta(days=2), dt.time.min, tzinfo=dt.UTC)
+
+
+def _bulk_rows(org, until: dt.date | None):
+    """The whole organisation: a handful of scans. Marks come as plain ints and strings (no datetime
+    parsing per row) and take their day and group from the lesson table."""
     from kruzhok.attendance.models import AttendanceMark
-    from kruzhok.school.models import (
-        Enrollment,
-        EnrollmentStatus,
-        Holiday,
-        Lesson,
-        LessonStatus,
-        StudentGuardian,
-    )
+    from kruzhok.school.models import Enrollment, Holiday, Lesson, LessonStatus, StudentGuardian
 
-    def of_org(model):
-        return org_rows(model, org.id, narrow=enrollment_ids is not None)
-
-    enrollments = of_org(Enrollment)
-    lessons = of_org(Lesson).filter(status=LessonStatus.SCHEDULED)
-    links = of_org(StudentGuardian)
-    if enrollment_ids is not None:
-        scoped = list(
-            Enrollment.objects.filter(organization_id=org.id, pk__in=list(enrollment_ids)).values_list(
-                "group_id", "student_id"
-            )
-        )
-        group_ids = [g for g, _ in scoped]
-        student_ids = [s for _, s in scoped]
-        # Siblings: children sharing a guardian with a scored child. Explicit id lists, not subqueries:
-        # SQLite would otherwise scan the organisation's whole enrollment table through the OR.
-        guardian_ids = list(links.filter(student_id__in=student_ids).values_list("guardian_id", flat=True))
-        links = links.filter(guardian_id__in=guardian_ids)
-        link_rows = list(links.values_list("student_id", "guardian_id"))
-        family = set(student_ids) | {student for student, _ in link_rows}
-        enrollments = enrollments.filter(Q(group_id__in=group_ids) | Q(student_id__in=sorted(family)))
-        lessons = lessons.filter(group_id__in=group_ids)
+    lessons = Lesson.objects.filter(organization_id=org.id, status=LessonStatus.SCHEDULED)
+    marks = AttendanceMark.objects.filter(organization_id=org.id)
     if until is not None:
-        # Only an optimisation (a day of slack for time zones): RiskData.until() is what guarantees
-        # nothing later is seen.
-        limit = dt.datetime.combine(until + dt.timedelta(days=2), dt.time.min, tzinfo=dt.UTC)
-        lessons = lessons.filter(starts_at__lt=limit)
-    # Lessons are few; marks are many. Marks come as plain ints and strings (no datetime parsing per
-    # row) and take their day and group from the lesson table.
-    lesson_frame = pd.DataFrame(
-        _fetch(lessons.order_by().values_list("id", "group_id", "starts_at")),
-        columns=["id", "group_id", "starts_at"],
-    )
-    lesson_ids = lesson_frame["id"].to_numpy(dtype=np.int64)
-    lesson_day = pd.Series(_raw_local_days(lesson_frame["starts_at"], org.timezone), index=lesson_ids)
-    lesson_group = pd.Series(lesson_frame["group_id"].to_numpy(dtype=np.int64), index=lesson_ids)
-    marks = of_org(AttendanceMark)
-    if enrollment_ids is not None:
-        # A few groups' lessons: the explicit list lets SQLite use the lesson index, not the org's marks.
-        marks = marks.filter(lesson_id__in=[int(i) for i in lesson_ids])
-    elif until is not None:
+        lessons = lessons.filter(starts_at__lt=lesson_limit(until))
         marks = marks.filter(lesson_id__in=lessons.values("id"))
     else:
         marks = marks.filter(lesson__status=LessonStatus.SCHEDULED)
-
-    enr_rows = list(
-        enrollments.values_list(
-            "id",
-            "student_id",
-            "group_id",
-            "started_on",
-            "ended_on",
-            "status",
-            "student__birth_date",
-            "group__course__age_min",
-            "group__course__age_max",
-        )
-    )
-    enr = pd.DataFrame(
-        enr_rows,
-        columns=["id", "student_id", "group_id", "started", "ended", "status", "birth", "age_min", "age_max"],
-    ).set_index("id")
-    enr["started"] = [d.toordinal() for d in enr["started"]]
-    enr["ended"] = np.array([d.toordinal() if d else np.nan for d in enr["ended"]], dtype=float)
-    enr["birth"] = [d.toordinal() for d in enr["birth"]]
-    status = enr.pop("status")
-    enr["end_kind"] = np.where(
-        status.isin(["trial", "active", "paused"]) | enr["ended"].isna(),
-        OPEN,
-        np.where(status == EnrollmentStatus.DROPPED, DROPPED, OTHER_END),
-    )
-
-    mk = pd.DataFrame(
+    holidays = Holiday.objects.filter(organization_id=org.id).values_list("start_date", "end_date")
+    return (
+        list(Enrollment.objects.filter(organization_id=org.id).values_list(*ENROLLMENT_FIELDS)),
+        _fetch(lessons.order_by().values_list("id", "group_id", "starts_at")),
         _fetch(marks.order_by().values_list("enrollment_id", "lesson_id", "status")),
-        columns=["enrollment_id", "lesson_id", "status"],
+        list(StudentGuardian.objects.filter(organization_id=org.id).values_list("student_id", "guardian_id")),
+        [(start.toordinal(), end.toordinal()) for start, end in holidays],
     )
-    mk = mk[mk["lesson_id"].isin(lesson_day.index)]
-    mk["group_id"] = lesson_group.reindex(mk["lesson_id"]).to_numpy()
-    mk["day"] = lesson_day.reindex(mk.pop("lesson_id")).to_numpy()
-    mk["status"] = mk["status"].map(STATUS_CODES).fillna(ABSENT).astype(np.int8)
-    mk = mk[["enrollment_id", "group_id", "day", "status"]]
 
-    holidays = np.array(
-        [
-            (s.toordinal(), e.toordinal())
-            for s, e in Holiday.objects.filter(organization_id=org.id).values_list("start_date", "end_date")
-        ],
-        dtype=np.int64,
-    ).reshape(-1, 2)
-    if enrollment_ids is None:
-        link_rows = list(links.values_list("student_id", "guardian_id"))
+
+# The one-child rescore's statements, written once with the ORM and compiled once per shape
+# (prepared.rows). They read the tenant tables through all_objects with the organisation as a bound
+# value (a tenant manager would bake the current organisation into the cached SQL), and write it as
+# `organization_id + 0` (see org_rows) so the planner uses the ids' own indexes.
+
+
+def _scope_query(org, ids):
+    from kruzhok.school.models import Enrollment
+
+    return org_rows(Enrollment, org, narrow=True).filter(pk__in=ids).values_list("group_id", "student_id")
+
+
+def _guardians_query(org, students):
+    from kruzhok.school.models import StudentGuardian
+
+    return (
+        org_rows(StudentGuardian, org, narrow=True).filter(student_id__in=students).values_list("guardian_id")
+    )
+
+
+def _links_query(org, guardians):
+    from kruzhok.school.models import StudentGuardian
+
+    return (
+        org_rows(StudentGuardian, org, narrow=True)
+        .filter(guardian_id__in=guardians)
+        .values_list("student_id", "guardian_id")
+    )
+
+
+def _enrollments_query(org, groups, students):
+    from django.db.models import Q
+
+    from kruzhok.school.models import Enrollment
+
+    # Explicit id lists, not subqueries: SQLite would otherwise scan the organisation's enrollments
+    # through the OR.
+    return (
+        org_rows(Enrollment, org, narrow=True)
+        .filter(Q(group_id__in=groups) | Q(student_id__in=students))
+        .values_list(*ENROLLMENT_FIELDS)
+    )
+
+
+def _lessons_query(org, groups, limit):
+    from kruzhok.school.models import Lesson, LessonStatus
+
+    return (
+        org_rows(Lesson, org, narrow=True)
+        .filter(group_id__in=groups, status=LessonStatus.SCHEDULED, starts_at__lt=limit)
+        .order_by()
+        .values_list("id", "group_id", "starts_at")
+    )
+
+
+def _marks_query(org, groups, limit):
+    from kruzhok.attendance.models import AttendanceMark
+    from kruzhok.school.models import LessonStatus
+
+    # Through the lesson join (its group index), not an IN list of lesson ids whose length would give
+    # every group its own statement.
+    return (
+        org_rows(AttendanceMark, org, narrow=True)
+        .filter(
+            lesson__group_id__in=groups, lesson__status=LessonStatus.SCHEDULED, lesson__starts_at__lt=limit
+        )
+        .order_by()
+        .values_list("enrollment_id", "lesson_id", "status")
+    )
+
+
+def _narrow_rows(org, enrollment_ids, until: dt.date | None):
+    """The scored children's groups (group-mates, lessons, marks) and families (siblings), nothing else."""
+    from kruzhok.risk import prepared
+    from kruzhok.risk.orgcache import org_static
+
+    ids = sorted({int(i) for i in enrollment_ids})
+    scoped = prepared.rows(_scope_query, org=org.id, ids=ids)
+    groups = sorted({g for g, _ in scoped if g is not None})
+    students = sorted({s for _, s in scoped})
+    guardians = sorted({g for (g,) in prepared.rows(_guardians_query, org=org.id, students=students)})
+    link_rows = prepared.rows(_links_query, org=org.id, guardians=guardians) if guardians else []
+    family = sorted(set(students) | {student for student, _ in link_rows})
+    limit = lesson_limit(until)
+    if groups:
+        lesson_rows = prepared.rows(_lessons_query, org=org.id, groups=groups, limit=limit)
+        mark_rows = prepared.rows(_marks_query, org=org.id, groups=groups, limit=limit)
+    else:
+        lesson_rows, mark_rows = [], []
+    enr_rows = prepared.rows(_enrollments_query, org=org.id, groups=groups or [0], students=family or [0])
+    static = org_static(org.id)
+    holidays = list(static.holidays) if static is not None else []
+    return enr_rows, lesson_rows, mark_rows, link_rows, holidays
+
+
+OPEN_STATUSES = ("trial", "active", "paused")
+
+
+def _marks_frame(mark_rows, lesson_ids, lesson_groups, lesson_days) -> pd.DataFrame:
+    """enrollment_id, group_id, day, status of marks on the loaded lessons; a mark's day and group come
+    from its lesson (looked up by sorted position, not a pandas reindex)."""
+    if mark_rows:
+        enrollment, lesson, status = zip(*mark_rows, strict=True)
+        enrollment = np.array(enrollment, dtype=np.int64)
+        lesson = np.array(lesson, dtype=np.int64)
+        status = np.array(status, dtype=object)
+    else:
+        enrollment = lesson = np.zeros(0, dtype=np.int64)
+        status = np.zeros(0, dtype=object)
+    order = np.argsort(lesson_ids, kind="stable")
+    sorted_ids = lesson_ids[order]
+    at = np.minimum(np.searchsorted(sorted_ids, lesson), max(len(sorted_ids) - 1, 0))
+    known = sorted_ids[at] == lesson if len(sorted_ids) else np.zeros(len(lesson), dtype=bool)
+    source = order[at[known]]
+    codes = np.full(int(known.sum()), ABSENT, dtype=np.int8)
+    kept_status = status[known]
+    for name, code in STATUS_CODES.items():
+        codes[kept_status == name] = code
+    return pd.DataFrame(
+        {
+            "enrollment_id": enrollment[known],
+            "group_id": lesson_groups[source],
+            "day": lesson_days[source],
+            "status": codes,
+        }
+    )
+
+
+def load_risk_data(*, org, enrollment_ids=None, until: dt.date | None = None) -> RiskData:
+    """Bulk-load what the signals need. With `enrollment_ids`, only their groups, group-mates and
+    siblings are loaded (a one-child rescore: a few small prepared statements)."""
+    from kruzhok.school.models import EnrollmentStatus
+
+    if enrollment_ids is not None:
+        enr_rows, lesson_rows, mark_rows, link_rows, holidays = _narrow_rows(org, enrollment_ids, until)
+    else:
+        enr_rows, lesson_rows, mark_rows, link_rows, holidays = _bulk_rows(org, until)
+    # Frames are built once from whole columns: pandas' cost is per call, and a one-child rescore makes
+    # many small frames (column-by-column assignment was several ms of it).
+    lesson_ids = np.array([r[0] for r in lesson_rows], dtype=np.int64)
+    lesson_groups = np.array([r[1] for r in lesson_rows], dtype=np.int64)
+    lesson_days = _raw_local_days(pd.Series([r[2] for r in lesson_rows], dtype=object), org.timezone)
+
+    status = [r[5] for r in enr_rows]
+    ended = np.array([r[4].toordinal() if r[4] else np.nan for r in enr_rows], dtype=float)
+    is_open = np.isin(np.array(status, dtype=object), OPEN_STATUSES) | np.isnan(ended)
+    enr = pd.DataFrame(
+        {
+            "student_id": [r[1] for r in enr_rows],
+            "group_id": [r[2] for r in enr_rows],
+            "started": [r[3].toordinal() for r in enr_rows],
+            "ended": ended,
+            "birth": [r[6].toordinal() for r in enr_rows],
+            "age_min": [r[7] for r in enr_rows],
+            "age_max": [r[8] for r in enr_rows],
+            "end_kind": np.where(
+                is_open,
+                OPEN,
+                np.where(np.array(status, dtype=object) == EnrollmentStatus.DROPPED, DROPPED, OTHER_END),
+            ),
+        },
+        index=pd.Index([r[0] for r in enr_rows], name="id", dtype=np.int64),
+    )
+    mk = _marks_frame(mark_rows, lesson_ids, lesson_groups, lesson_days)
+    holidays = np.array(holidays, dtype=np.int64).reshape(-1, 2)
     lk = pd.DataFrame(link_rows, columns=["student_id", "guardian_id"])
     extra: dict = {}
-    events = []
+    frames, rows, has_events = [], [], False
     for loader in _LOADERS.values():
-        for key, frame in loader(org=org, enrollments=enr, until=until).items():
-            if key == "events":
-                events.append(frame)
-            else:
-                extra[key] = frame
-    if events:
-        extra["events"] = pd.concat(events, ignore_index=True)[EVENT_COLUMNS]
+        for key, found in loader(org=org, enrollments=enr, until=until).items():
+            if key != "events":
+                extra[key] = found
+                continue
+            has_events = True
+            if isinstance(found, pd.DataFrame):
+                frames.append(found)
+            else:  # plain (enrollment_id, day, kind, value, text) tuples: one frame for all of them
+                rows.extend(found)
+    if has_events:
+        if rows or not frames:
+            frames.append(_events_frame(rows))
+        extra["events"] = (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))[
+            EVENT_COLUMNS
+        ]
     return RiskData(org.id, enr, mk, holidays, lk, extra)
 
 
@@ -458,13 +585,16 @@ def group_signals(ctx: FeatureContext) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         now = np.where(den_now > 0, num_now / np.maximum(den_now, 1e-9), np.nan)
         prev = np.where(den_prev > 0, num_prev / np.maximum(den_prev, 1e-9), np.nan)
-    groups = ctx.rows["group_id"]
+    # Counted with numpy, not a pandas groupby: its set-up was most of this signal's time on one child.
+    dropped = enr["end_kind"].to_numpy() == DROPPED
+    ended = enr["ended"].to_numpy(dtype=float)
+    left_groups = enr["group_id"].to_numpy(dtype=float)[dropped & (ended > ctx.as_of - 30)]
+    left_groups, left_counts = np.unique(left_groups[~np.isnan(left_groups)], return_counts=True)
+    at = np.minimum(np.searchsorted(left_groups, row_groups), max(len(left_groups) - 1, 0))
+    found = left_groups[at] == row_groups if len(left_groups) else np.zeros(ctx.n, dtype=bool)
+    peers_left = np.where(found, left_counts[at] if len(left_groups) else 0, 0).astype(float)
 
-    recent = (enr["end_kind"] == DROPPED) & (enr["ended"] > ctx.as_of - 30)
-    left_per_group = enr[recent].groupby("group_id").size()
-    peers_left = left_per_group.reindex(groups).fillna(0).to_numpy()
-
-    dropped_students = set(enr[(enr["end_kind"] == DROPPED) & (enr["ended"] > ctx.as_of - 60)]["student_id"])
+    dropped_students = set(enr["student_id"].to_numpy()[dropped & (ended > ctx.as_of - 60)].tolist())
     return {
         "group_att_4w": now,
         "group_trend": now - prev,
@@ -546,12 +676,13 @@ def homework(ctx: FeatureContext) -> dict[str, np.ndarray]:
     events = ctx.data.extra.get("events")
     if events is None:
         return {name: np.full(ctx.n, np.nan) for name in names}
-    position = pd.Series(np.arange(ctx.n), index=ctx.rows.index)
-    ev = events[events["enrollment_id"].isin(ctx.rows.index)]
-    row = position.reindex(ev["enrollment_id"]).to_numpy()
-    kind = ev["kind"].to_numpy()
-    day = ev["day"].to_numpy()
-    value = ev["value"].to_numpy(dtype=float)
+    # Positions by index lookup and plain arrays: no pandas frame is built for the scored rows' events.
+    position = ctx.rows.index.get_indexer(events["enrollment_id"].to_numpy())
+    mine = position >= 0
+    row = position[mine]
+    kind = events["kind"].to_numpy()[mine]
+    day = events["day"].to_numpy()[mine]
+    value = events["value"].to_numpy(dtype=float)[mine]
     age = ctx.as_of - day
     n = ctx.n
 
@@ -604,9 +735,9 @@ def _event_rows(ctx: FeatureContext, kind: str) -> tuple[np.ndarray, pd.DataFram
     events = ctx.data.extra.get("events")
     if events is None:
         return None
-    ev = events[(events["kind"] == kind) & events["enrollment_id"].isin(ctx.rows.index)]
-    position = pd.Series(np.arange(ctx.n), index=ctx.rows.index)
-    return position.reindex(ev["enrollment_id"]).to_numpy(dtype=np.int64), ev
+    row = ctx.rows.index.get_indexer(events["enrollment_id"].to_numpy())
+    wanted = (events["kind"].to_numpy() == kind) & (row >= 0)
+    return row[wanted].astype(np.int64), events[wanted]
 
 
 @register("feedback_last", "feedback_low_90d", group="feedback")

@@ -58,7 +58,8 @@ class RiskScore(TenantOwned):
     scored_on = models.DateField()
     probability = models.FloatField()
     band = models.CharField(max_length=8, choices=RiskBand.choices)
-    # [{"feature", "value", "contribution", "text"}], strongest first.
+    # [{"feature", "value", "contribution", "reason", "params"}], strongest first; worded when shown
+    # (explain.factor_text). Rows scored before reasons became codes hold a Russian "text" instead.
     factors = models.JSONField(default=list)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, related_name="+")
     decline_started_on = models.DateField(null=True, blank=True)
@@ -190,6 +191,21 @@ class RiskAlertEvent(TenantOwned):
 
     class Meta(TenantOwned.Meta):
         ordering = ["created_at", "id"]
+
+    @property
+    def note_shown(self) -> str:
+        """The note in the reader's language. A person's note is shown as typed; the system's notes
+        (an escalation's recipient, the action's kind, "the enrollment ended") are stored as a kind code
+        or as their Russian msgid and translated here."""
+        from django.utils.translation import gettext
+
+        if self.kind == AlertEventKind.ACTION and self.note in ActionKind.values:
+            return str(ActionKind(self.note).label)
+        if self.kind in (AlertEventKind.ESCALATED, AlertEventKind.ACTION) or (
+            self.kind == AlertEventKind.CLOSED and self.actor_id is None
+        ):
+            return gettext(self.note) if self.note else ""
+        return self.note
 
 
 class RiskSettings(TenantOwned):

@@ -53,6 +53,7 @@ def risk_score_compute(
 
     from kruzhok.risk import changepoint, explain
     from kruzhok.risk import features as feat
+    from kruzhok.risk.orgcache import org_static
     from kruzhok.risk.training import load_estimator, prior_version
     from kruzhok.school.services.people import org_today
 
@@ -75,7 +76,10 @@ def risk_score_compute(
         return {"scored": 0, "alerts": 0}
     X = feat.compute_features(data, as_of=day, enrollment_ids=open_ids)
     lap("features")
-    version = prior_version(org=org)
+    # The active model: from the per-organisation cache on an event rescore (no query), read fresh at night.
+    static = org_static(org.id) if enrollment_ids is not None else None
+    version = static.version if static is not None and static.version is not None else None
+    version = version or prior_version(org=org)
     model = load_estimator(version)
     names = list(model.feature_names_in_)
     values = X.reindex(columns=names).to_numpy(dtype=float)  # a signal no provider computes any more: NaN

@@ -11,6 +11,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from kruzhok.risk.models import ActionKind, AlertOutcome, RiskAlert, RiskAlertAction, RiskBand
 
 Z95 = 1.959963984540054
@@ -65,24 +67,29 @@ def newcombe_difference(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> t
 
 
 def _points(value: float) -> str:
-    return f"{value * 100:+.0f} п. п.".replace("-", "−")
+    # Percentage points: «+37 п. п.» / «+37 pp».
+    return _("%(points)s п. п.") % {"points": f"{value * 100:+.0f}".replace("-", "−")}
 
 
 def verdict(*, n_with: int, n_without: int, difference, low, high) -> tuple[bool, str]:
     if n_with < MIN_N or n_without < MIN_N:
-        return False, (
-            f"Данных пока мало, чтобы судить: нужно хотя бы {MIN_N} завершённых сигналов "
-            f"с этим действием и без него (сейчас {n_with} и {n_without})."
-        )
-    interval = f"95 % интервал: от {_points(low)} до {_points(high)}"
+        return False, _(
+            "Данных пока мало, чтобы судить: нужно хотя бы %(min)s завершённых сигналов "
+            "с этим действием и без него (сейчас %(with)s и %(without)s)."
+        ) % {"min": MIN_N, "with": n_with, "without": n_without}
+    numbers = {
+        "difference": _points(difference),
+        "interval": _("95 %% интервал: от %(low)s до %(high)s")
+        % {"low": _points(low), "high": _points(high)},
+    }
     if low > 0:
-        return True, f"После этого действия дети оставались чаще: {_points(difference)} ({interval})."
+        return True, _("После этого действия дети оставались чаще: %(difference)s (%(interval)s).") % numbers
     if high < 0:
-        return True, (
-            f"После этого действия дети оставались реже: {_points(difference)} ({interval}). "
+        return True, _(
+            "После этого действия дети оставались реже: %(difference)s (%(interval)s). "
             "Возможно, его делали в самых тяжёлых случаях — это наблюдение, не эксперимент."
-        )
-    return True, f"Разницы не видно: {_points(difference)}, это в пределах случайности ({interval})."
+        ) % numbers
+    return True, _("Разницы не видно: %(difference)s, это в пределах случайности (%(interval)s).") % numbers
 
 
 def _band(probability: float) -> str:

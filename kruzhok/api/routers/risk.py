@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -15,7 +16,7 @@ from kruzhok.api.errors import ERROR_RESPONSES, ApiError
 from kruzhok.api.lookups import get_or_404
 from kruzhok.api.pagination import Pagination
 from kruzhok.api.schemas import Id, InSchema, Text
-from kruzhok.risk import alerts, selectors
+from kruzhok.risk import alerts, explain, selectors
 from kruzhok.risk.models import ActionKind, RiskAlert, RiskBand, RiskScore
 
 scores_router = Router(tags=["risk"])
@@ -124,12 +125,14 @@ class ActionIn(InSchema):
 def _reasons(factors) -> list[dict]:
     rows = []
     for f in factors or []:
-        if not isinstance(f, dict) or not f.get("text"):
+        # Worded in the request's language from the stored reason code (older scores carry ready text).
+        text = explain.factor_text(f)
+        if not text:
             continue
         rows.append(
             {
                 "feature": str(f.get("feature", "")),
-                "text": str(f["text"]),
+                "text": text,
                 "value": _number(f.get("value")),
                 "contribution": _number(f.get("contribution")),
             }
@@ -199,7 +202,7 @@ def _alert_out(alert: RiskAlert, *, events: bool = False) -> dict:
             {
                 "kind": ev.kind,
                 "kind_label": str(ev.get_kind_display()),
-                "note": ev.note,
+                "note": ev.note_shown,
                 "actor": ev.actor_id,
                 "target": ev.target_id,
                 "created_at": ev.created_at,
@@ -263,7 +266,7 @@ def risk_scores_read(request: HttpRequest, pk: Id):
     enrollment = get_or_404(selectors.risk_enrollment_scope(membership=request.membership), pk)
     history = selectors.risk_history(enrollment=enrollment)
     if not history:
-        raise ApiError(404, "not_scored", "Риск для этой записи ещё не рассчитан.")
+        raise ApiError(404, "not_scored", _("Риск для этой записи ещё не рассчитан."))
     latest = history[-1]
     open_alert = selectors.alert_list(membership=request.membership, enrollment=enrollment, open_only=True)
     latest.open_alert_id = open_alert.values_list("pk", flat=True).first()

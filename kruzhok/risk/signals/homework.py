@@ -1,24 +1,39 @@
 """Homework and grades (kruzhok.homework) as canonical events on the lesson's local day:
 homework_submitted (value = 1 when handed in late, else 0), homework_missed, grade (1–5)."""
 
-from kruzhok.risk.features import register_loader
-from kruzhok.risk.signals.common import events_frame, local_days, rows_of, scoped
+from kruzhok.risk import prepared
+from kruzhok.risk.features import lesson_limit, org_rows, register_loader
+from kruzhok.risk.signals.common import enrollment_id_list, local_days, narrow
+
+FIELDS = ("enrollment_id", "lesson__starts_at", "status", "is_late", "grade")
+
+
+def _results_of(org, enrollments, limit):
+    """A one-child rescore's statement (compiled once per shape, see prepared.rows)."""
+    from kruzhok.homework.models import HomeworkResult
+
+    return (
+        org_rows(HomeworkResult, org, narrow=True)
+        .filter(enrollment_id__in=enrollments, lesson__starts_at__lt=limit)
+        .values_list(*FIELDS)
+    )
 
 
 @register_loader("homework")
 def load_homework(*, org, enrollments, until):
-    import datetime as dt
-
     from kruzhok.homework.models import HomeworkResult, HomeworkStatus
 
-    results = scoped(rows_of(HomeworkResult, org, enrollments), enrollments)
-    if until is not None:
-        results = results.filter(
-            lesson__starts_at__lt=dt.datetime.combine(
-                until + dt.timedelta(days=2), dt.time.min, tzinfo=dt.UTC
+    limit = lesson_limit(until)
+    if narrow(enrollments):
+        rows = prepared.rows(
+            _results_of, org=org.id, enrollments=enrollment_id_list(enrollments), limit=limit
+        )
+    else:
+        rows = list(
+            HomeworkResult.objects.filter(organization_id=org.id, lesson__starts_at__lt=limit).values_list(
+                *FIELDS
             )
         )
-    rows = list(results.values_list("enrollment_id", "lesson__starts_at", "status", "is_late", "grade"))
     day = local_days([r[1] for r in rows], org.timezone)
     events = []
     for (eid, _, status, late, grade), d in zip(rows, day, strict=True):
@@ -28,4 +43,4 @@ def load_homework(*, org, enrollments, until):
                 events.append((eid, d, "grade", float(grade), ""))
         else:
             events.append((eid, d, "homework_missed", float("nan"), ""))
-    return {"events": events_frame(events)}
+    return {"events": events}

@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from kruzhok.attendance.services import attendance_mark
 from kruzhok.lib.tenancy import unscoped
@@ -24,7 +25,7 @@ def test_a_fading_child_gets_a_high_score_with_reasons_in_plain_russian(alpha):
     assert result == {"scored": 1, "alerts": 1}
     score = RiskScore.objects.get(enrollment=alpha.enrollment, scored_on=AS_OF)
     assert score.band == RiskBand.HIGH and score.probability > 0.5
-    texts = [factor["text"] for factor in score.factors]
+    texts = [explain.factor_text(factor) for factor in score.factors]
     assert "посещаемость упала с 100 % до 25 %" in texts
     assert "пропустил 3 занятия подряд" in texts
     assert "не был 3 недели" in texts
@@ -86,7 +87,7 @@ def test_marking_attendance_rescores_that_child_within_the_request(alpha, django
         attendance_mark(lesson=alpha.lesson, student=alpha.student, status="absent", actor=alpha.teacher)
     score = RiskScore.objects.get(enrollment=alpha.enrollment)
     assert score.band == RiskBand.HIGH
-    assert any("подряд" in factor["text"] for factor in score.factors)
+    assert any("подряд" in explain.factor_text(factor) for factor in score.factors)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -151,9 +152,9 @@ def test_the_decline_date_is_stored_with_the_score(alpha):
 
 
 def test_reason_texts_use_russian_plurals_and_numbers():
-    assert explain.plural(1, "занятие", "занятия", "занятий") == "занятие"
-    assert explain.plural(3, "занятие", "занятия", "занятий") == "занятия"
-    assert explain.plural(11, "занятие", "занятия", "занятий") == "занятий"
+    assert explain.reason_text("absent_run", {"absent_run": 21.0}) == "пропустил 21 занятие подряд"
+    assert explain.reason_text("absent_run", {"absent_run": 3.0}) == "пропустил 3 занятия подряд"
+    assert explain.reason_text("absent_run", {"absent_run": 11.0}) == "пропустил 11 занятий подряд"
     row = {"missed_last4": 3.0, "lessons_last4": 4.0, "absent_run": 1.0, "days_since_attended": 12.0}
     assert explain.reason_text("missed_last4", row) == "пропустил 3 из 4 последних занятий"
     assert explain.reason_text("days_since_attended", row) == "не был 12 дней"
@@ -204,3 +205,31 @@ def test_an_alert_closes_when_the_child_leaves_the_group(alpha, django_capture_o
             enrollment=alpha.enrollment, to_status="dropped", actor=alpha.manager, reason="lost_interest"
         )
     assert RiskAlert.objects.get(enrollment=alpha.enrollment).status == AlertStatus.CLOSED
+
+
+def test_a_stored_reason_is_worded_in_the_readers_language():
+    row = {"missed_last4": 3.0, "lessons_last4": 4.0, "sub_days_to_end": -11.0, "renewal_missed": 1.0}
+    code, params = explain.reason("missed_last4", row)
+    factor = {"feature": "missed_last4", "reason": code, "params": params}
+    renewal = dict(zip(("reason", "params"), explain.reason("renewal_missed", row), strict=True))
+    with translation.override("ru"):
+        assert explain.factor_text(factor) == "пропустил 3 из 4 последних занятий"
+        assert explain.factor_text(renewal) == "абонемент закончился 11 дней назад и не продлён"
+    with translation.override("en"):
+        assert explain.factor_text(factor) == "missed 3 of the last 4 lessons"
+        assert explain.factor_text(renewal) == "the subscription ended 11 days ago and was not renewed"
+        assert explain.reason_text("debt", {"debt": 4000.0}) == "debt of 4,000 ₽"
+        assert explain.reason_text(
+            "hw_score_trend", {"hw_score_trend": -1, "hw_score_mean": 4.6, "hw_score_last": 3.1}
+        ) == ("homework grades fell from 4.6 to 3.1")
+
+
+def test_a_reason_stored_before_codes_or_broken_shows_what_it_can():
+    # Scores saved before reasons became codes carry ready Russian text; it is shown as it is.
+    assert explain.factor_text({"feature": "absent_run", "text": "пропустил 3 занятия подряд"}) == (
+        "пропустил 3 занятия подряд"
+    )
+    assert explain.factor_text({"reason": "no_such_code", "params": {}}) == ""
+    assert explain.factor_text({"reason": "absent_run", "params": {"n": "<script>"}}) == ""
+    assert explain.factor_text({"reason": "absent_run", "params": {}}) == ""
+    assert explain.factor_text("not a dict") == ""
