@@ -7,6 +7,8 @@ writer of the same award fail instead of paying twice. `StudentXp` is a cache of
 rebuilt and checked by `manage.py gamification_rebuild`.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -44,6 +46,10 @@ class GamificationSettings(TenantOwned):
     leaderboard_top = models.PositiveSmallIntegerField(_("сколько лучших видит ребёнок"), default=3)
     coins_per_visit = models.PositiveSmallIntegerField(_("монет за посещение"), default=1)
     coins_per_kudos = models.PositiveSmallIntegerField(_("монет за «молодец»"), default=1)
+    # A new random stamp whenever the rules, badges or quests change (`config.config_changed`, in the
+    # same transaction): awarding keeps them cached per process under it. Random rather than a counter,
+    # so a rolled-back edit can never hand its number to a different configuration.
+    config_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta(TenantOwned.Meta):
         ordering = ["organization_id"]

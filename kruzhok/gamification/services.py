@@ -9,17 +9,19 @@ holds, so a retry finds nothing left to do.
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from kruzhok.accounts.models import Organization
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
 from kruzhok.attendance.selectors import lesson_local_date, org_timezone
 from kruzhok.gamification import selectors
+from kruzhok.gamification.config import OrgConfig, config_changed, config_for, version_subquery
 from kruzhok.gamification.models import (
     Badge,
     BadgeAward,
@@ -87,14 +89,29 @@ def _totals_locked(*, org_id: int, student_id: int) -> StudentXp:
     return StudentXp.objects.select_for_update().get(organization_id=org_id, student_id=student_id)
 
 
+def _source_awards(*, org_id: int, source_key: str):
+    """Every ledger row of one source. The plain manager with the organisation written once: the tenant
+    filter repeated on top of ours makes SQLite's planner (no statistics) walk the organisation-only
+    index, i.e. the whole organisation's ledger (10 ms per award on the demo), instead of
+    (organization, source_key)."""
+    return XpAward.all_objects.filter(organization_id=org_id, source_key=source_key).order_by()
+
+
+def _live_in(history: list[XpAward]) -> dict[str, XpAward]:
+    """The live award per component among a source's rows: not a reversal, and not reversed."""
+    reversed_ids = {award.reverses_id for award in history if award.reverses_id is not None}
+    return {
+        award.component: award
+        for award in history
+        if award.reverses_id is None and award.pk not in reversed_ids
+    }
+
+
 def _live(*, org_id: int, source_key: str) -> dict[str, XpAward]:
-    awards = XpAward.objects.filter(
-        organization_id=org_id, source_key=source_key, reverses__isnull=True, reversed_by__isnull=True
-    )
-    return {award.component: award for award in awards}
+    return _live_in(list(_source_awards(org_id=org_id, source_key=source_key)))
 
 
-def _append(**fields) -> XpAward:
+def _checked(**fields) -> XpAward:
     award = XpAward(**fields)
     # Foreign keys were resolved by the caller; the constraints are the database's job.
     award.full_clean(
@@ -102,7 +119,6 @@ def _append(**fields) -> XpAward:
         validate_unique=False,
         validate_constraints=False,
     )
-    award.save()
     return award
 
 
@@ -139,13 +155,8 @@ def _settle_live(
     (a source has a handful of rows), instead of a query for each."""
     if actor is not None:
         actor_id = actor.pk
-    history = list(XpAward.objects.filter(organization_id=org_id, source_key=source_key))
-    reversed_ids = {award.reverses_id for award in history if award.reverses_id is not None}
-    live = {
-        award.component: award
-        for award in history
-        if award.reverses_id is None and award.pk not in reversed_ids
-    }
+    history = list(_source_awards(org_id=org_id, source_key=source_key))
+    live = _live_in(history)
     last_seq: dict[str, int] = {}
     for award in history:
         if award.reverses_id is None:
@@ -153,41 +164,49 @@ def _settle_live(
     after = {component: award.basis for component, award in live.items()}
     wanted_by = {w.component: w for w in wanted}
     delta = 0
+    appended: list[XpAward] = []
     for component in [c for c in Component.values if c in live or c in wanted_by]:
         current, want = live.get(component), wanted_by.get(component)
         if current is not None and want is not None and current.basis == want.basis:
             continue
         if current is not None:
-            _append(
-                organization_id=org_id,
-                student_id=student_id,
-                source_key=source_key,
-                component=component,
-                seq=current.seq,
-                amount=-current.amount,
-                basis="correction",
-                note="Отметка исправлена — начисление отменено",
-                occurred_on=current.occurred_on,
-                reverses=current,
-                actor_id=actor_id,
+            appended.append(
+                _checked(
+                    organization_id=org_id,
+                    student_id=student_id,
+                    source_key=source_key,
+                    component=component,
+                    seq=current.seq,
+                    amount=-current.amount,
+                    basis="correction",
+                    note="Отметка исправлена — начисление отменено",
+                    occurred_on=current.occurred_on,
+                    reverses=current,
+                    actor_id=actor_id,
+                )
             )
             delta -= current.amount
             after.pop(component, None)
         if want is not None:
-            _append(
-                organization_id=org_id,
-                student_id=student_id,
-                source_key=source_key,
-                component=component,
-                seq=last_seq.get(component, 0) + 1,
-                amount=want.amount,
-                basis=want.basis,
-                note=want.note,
-                occurred_on=occurred_on,
-                actor_id=actor_id,
+            appended.append(
+                _checked(
+                    organization_id=org_id,
+                    student_id=student_id,
+                    source_key=source_key,
+                    component=component,
+                    seq=last_seq.get(component, 0) + 1,
+                    amount=want.amount,
+                    basis=want.basis,
+                    note=want.note,
+                    occurred_on=occurred_on,
+                    actor_id=actor_id,
+                )
             )
             delta += want.amount
             after[component] = want.basis
+    # Reversals and new awards in one INSERT; the unique key still refuses a second live award.
+    if appended:
+        XpAward.objects.bulk_create(appended)
     return delta, after
 
 
@@ -280,15 +299,18 @@ def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
 
     Reads the mark afresh rather than trusting the event's payload, so late or repeated deliveries
     converge on the current truth. Returns the XP change (0 on a retry)."""
-    rules = selectors.rules_for(org=Organization(pk=org_id))
-    if not rules.enabled:
-        return 0
+    # The configuration's stamp comes with the mark: a cached configuration costs no query.
     mark = (
         AttendanceMark.objects.filter(organization_id=org_id, lesson_id=lesson_id, student_id=student_id)
         .select_related("lesson", "lesson__organization")
+        .annotate(config_version=version_subquery())
         .first()
     )
     if mark is None:
+        return 0
+    config = config_for(org_id=org_id, version=mark.config_version)
+    rules = config.rules
+    if not rules.enabled:
         return 0
     # The organisation comes with the mark's lesson: no query of its own.
     org = mark.lesson.organization
@@ -314,8 +336,16 @@ def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
             StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
         attended = live.get(Component.VISIT) in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
         _settle_coins(totals=totals, source_key=source_key, wanted=rules.coins_per_visit if attended else 0)
-        quests_evaluate(org=org, student_id=student_id, day=day, metrics=MARK_METRICS)
-        badges_evaluate(org=org, student_id=student_id, today=day, events=MARK_BADGE_EVENTS)
+        paid = quests_evaluate(org=org, student_id=student_id, day=day, metrics=MARK_METRICS, config=config)
+        badges_evaluate(
+            org=org,
+            student_id=student_id,
+            today=day,
+            events=MARK_BADGE_EVENTS,
+            config=config,
+            # The locked total plus this mark's change, unless a quest reward moved it again.
+            xp_total=None if paid else totals.xp + delta,
+        )
     return delta
 
 
@@ -366,7 +396,8 @@ def xp_apply_homework(*, org_id: int, result_id: int) -> int:
     """Bring the child's XP for one homework result (handed in, late, missed; its grade) in line with
     the result as it is now. A changed grade reverses exactly the old grade's award. Returns the XP change."""
     org = Organization.objects.get(pk=org_id)
-    rules = selectors.rules_for(org=org)
+    config = config_for(org_id=org_id)
+    rules = config.rules
     if not rules.enabled:
         return 0
     result = (
@@ -403,8 +434,8 @@ def xp_apply_homework(*, org_id: int, result_id: int) -> int:
         )
         if delta:
             StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
-        quests_evaluate(org=org, student_id=student_id, day=day)
-        badges_evaluate(org=org, student_id=student_id, today=day)
+        quests_evaluate(org=org, student_id=student_id, day=day, config=config)
+        badges_evaluate(org=org, student_id=student_id, today=day, config=config)
     return delta
 
 
@@ -422,7 +453,8 @@ def kudos_give(*, lesson: Lesson, student: Student, actor, note: str = "") -> tu
             code="not_present",
         )
     org = lesson.organization
-    rules = selectors.rules_for(org=org)
+    config = config_for(org_id=org.pk)
+    rules = config.rules
     source_key = kudos_source_key(lesson.pk, student.pk)
     with transaction.atomic():
         totals = _totals_locked(org_id=org.pk, student_id=student.pk)
@@ -445,8 +477,8 @@ def kudos_give(*, lesson: Lesson, student: Student, actor, note: str = "") -> tu
             StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
         if rules.enabled:
             _settle_coins(totals=totals, source_key=source_key, wanted=rules.coins_per_kudos)
-        quests_evaluate(org=org, student_id=student.pk, day=lesson_local_date(lesson))
-        badges_evaluate(org=org, student_id=student.pk, today=lesson_local_date(lesson))
+        quests_evaluate(org=org, student_id=student.pk, day=lesson_local_date(lesson), config=config)
+        badges_evaluate(org=org, student_id=student.pk, today=lesson_local_date(lesson), config=config)
     return _live(org_id=org.pk, source_key=source_key)[Component.KUDOS], True
 
 
@@ -459,23 +491,31 @@ def badges_evaluate(
     student_id: int,
     today: dt.date | None = None,
     events: frozenset[str] | None = None,
+    config: OrgConfig | None = None,
+    xp_total: int | None = None,
 ) -> list[BadgeAward]:
     """Give every automatic badge the child now qualifies for. Badges are kept once earned.
 
     `events` names the badge events the caller's event can move (None: all). Count and first-time badges
-    of other events are left for their own events; streak and milestone badges are always checked."""
-    have = BadgeAward.objects.filter(organization=org, student_id=student_id).values("badge_id")
-    badges = Badge.objects.filter(organization=org, is_active=True).exclude(rule=BadgeRule.TEACHER)
-    if events is not None:
-        badges = badges.filter(
-            Q(rule__in=(BadgeRule.STREAK, BadgeRule.MILESTONE)) | Q(event__in=sorted(events))
-        )
-    candidates = list(badges.exclude(pk__in=have))
+    of other events are left for their own events; streak and milestone badges are always checked.
+    `config` is the organisation's cached configuration (read when not given); `xp_total` the child's
+    total when the caller already holds it."""
+    config = config or config_for(org_id=org.pk)
+    badges = [
+        badge
+        for badge in config.badges
+        if events is None or badge.rule in (BadgeRule.STREAK, BadgeRule.MILESTONE) or badge.event in events
+    ]
+    if not badges:
+        return []
+    have = set(
+        BadgeAward.objects.filter(organization=org, student_id=student_id).values_list("badge_id", flat=True)
+    )
+    candidates = [badge for badge in badges if badge.pk not in have]
     if not candidates:
         return []
     live: dict[tuple[str, str], int] | None = None
     streak = None
-    xp_total = None
     given = []
     for badge in candidates:
         if badge.rule == BadgeRule.STREAK:
@@ -603,6 +643,7 @@ def badge_create(*, org: Organization, **fields) -> Badge:
         badge = Badge(organization=org, **clean)
         badge.full_clean(exclude=["organization"])
         badge.save()
+        config_changed(org_id=org.pk)
     return badge
 
 
@@ -614,6 +655,7 @@ def badge_update(*, badge: Badge, **fields) -> Badge:
             setattr(badge, name, value)
         badge.full_clean(exclude=["organization"])
         badge.save()
+        config_changed(org_id=badge.organization_id)
     return badge
 
 
@@ -656,8 +698,10 @@ def gamification_settings_update(*, org: Organization, **fields) -> Gamification
             "Неизвестная настройка: %(names)s.", code="unknown", params={"names": ", ".join(sorted(unknown))}
         )
     with transaction.atomic():
-        current = GamificationSettings.objects.select_for_update().filter(organization=org).first()
-        rules = current or GamificationSettings(organization=org)
+        # The row may appear at any moment (an award saves the defaults to get a stamp): make sure it
+        # exists, then lock it. A refused change rolls the new row back with everything else.
+        GamificationSettings.objects.get_or_create(organization=org)
+        rules = GamificationSettings.objects.select_for_update().get(organization=org)
         for name, value in fields.items():
             setattr(rules, name, value)
         for name, label in XP_FIELD_LABELS.items():
@@ -688,6 +732,8 @@ def gamification_settings_update(*, org: Organization, **fields) -> Gamification
         if not 1 <= rules.leaderboard_top <= 20:
             raise ValidationError("Рейтинг: показывайте от 1 до 20 лучших.", code="invalid_top")
         rules.full_clean(exclude=["organization"], validate_unique=False)
+        # A new stamp with the new rules: every process's next award reads them.
+        rules.config_version = uuid.uuid4()
         rules.save()
     return rules
 
@@ -1275,6 +1321,7 @@ def quest_save(*, org: Organization, quest: Quest | None = None, **fields) -> Qu
         QuestPrerequisite.objects.bulk_create(
             [QuestPrerequisite(organization=org, quest=quest, required=r) for r in requires]
         )
+        config_changed(org_id=org.pk)
     return quest
 
 
@@ -1322,19 +1369,31 @@ def _complete(*, org: Organization, quest: Quest, day: dt.date, student_id=None,
 
 
 def quests_evaluate(
-    *, org: Organization, student_id: int, day: dt.date, metrics: frozenset[str] | None = None
+    *,
+    org: Organization,
+    student_id: int,
+    day: dt.date,
+    metrics: frozenset[str] | None = None,
+    config: OrgConfig | None = None,
 ) -> list[Quest]:
     """Complete and pay the child's solo quests that are now done; check the group's team quests after
     commit. The caller holds the child's totals lock, so a solo quest is paid once.
 
     `metrics` names the quest steps the event can move (None: any). A team quest none of whose steps it
-    can move is not re-checked, unless it waits on another quest (finishing that one may open it)."""
-    candidates, finished = selectors.quests_open_with_finished(org=org, student_id=student_id, day=day)
+    can move is not re-checked, unless it waits on another quest (finishing that one may open it).
+    The quests, their steps and prerequisites come from the organisation's cached `config`."""
+    config = config or config_for(org_id=org.pk)
+    running = config.quests_on(day)
+    if not running:
+        return []
+    candidates, finished = selectors.quests_open_with_finished(
+        org=org, student_id=student_id, day=day, quests=running
+    )
     if not candidates:
         return []
     done: list[Quest] = []
     solo = [q for q in candidates if q.kind == QuestKind.SOLO]
-    required = selectors.prerequisites_of(org=org, quests=candidates)
+    required = {q.pk: set(config.requires.get(q.pk, ())) for q in candidates}
     # Read once: a quest's own reward (component "quest") never counts towards another quest's steps.
     reached = selectors.quests_reached(org=org, quests=solo, student_ids=[student_id])
     progressed = True
@@ -1362,30 +1421,31 @@ def quests_evaluate(
         # Paying a whole group takes every child's lock: do it in its own transaction, after ours.
         transaction.on_commit(
             lambda q=quest.pk, g=quest.group_id: team_quest_settle(
-                org_id=org.pk, quest_id=q, group_id=g, day=day
+                org_id=org.pk, quest_id=q, group_id=g, day=day, config=config
             )
         )
     return done
 
 
-def team_quest_settle(*, org_id: int, quest_id: int, group_id: int, day: dt.date) -> bool:
+def team_quest_settle(
+    *, org_id: int, quest_id: int, group_id: int, day: dt.date, config: OrgConfig | None = None
+) -> bool:
     """Complete a team quest when the group's children together did every step, and pay each of them once.
-    Children's rows are locked in id order, so two settlements never wait on each other in a circle."""
+    Children's rows are locked in id order, so two settlements never wait on each other in a circle.
+    `config`: the organisation's configuration the award that triggered this one already held."""
     from kruzhok.lib.tenancy import tenant_context
 
     with tenant_context(org_id), transaction.atomic():
-        # This runs after every mark of a group with a team quest: the quest brings its organisation
-        # and group along, and one read of the group's completions answers "done already?" too.
-        quest = (
-            Quest.objects.select_related("organization", "reward_badge", "group")
-            .filter(organization_id=org_id, pk=quest_id, is_active=True)
-            .first()
-        )
+        # This runs after every mark of a group with a team quest: the quest, its steps and its
+        # prerequisites come from the cached configuration, and one read of the group's completions
+        # answers "done already?" and "prerequisites done?".
+        config = config or config_for(org_id=org_id)
+        quest = next((q for q in config.quests if q.pk == quest_id), None)
         if quest is None:
             return False
-        org = quest.organization
+        org = Organization(pk=org_id)
         if quest.group_id == group_id:
-            group = quest.group
+            group = Group(pk=group_id, organization_id=org_id)
         else:
             group = Group.objects.filter(organization=org, pk=group_id).first()
         if group is None:
@@ -1393,7 +1453,7 @@ def team_quest_settle(*, org_id: int, quest_id: int, group_id: int, day: dt.date
         finished = set(
             QuestCompletion.objects.filter(organization=org, group=group).values_list("quest_id", flat=True)
         )
-        if quest.pk in finished or not selectors.prerequisites_met(quest=quest, finished=finished):
+        if quest.pk in finished or not config.requires.get(quest.pk, frozenset()) <= finished:
             return False
         student_ids = sorted(selectors.group_students(org=org, group=group).values_list("pk", flat=True))
         if quest.pk not in selectors.quests_reached(org=org, quests=[quest], student_ids=student_ids):
