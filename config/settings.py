@@ -255,3 +255,8 @@ CELERY_BEAT_SCHEDULE["dataquality-daily"] = {
     "task": "kruzhok.dataquality.tasks.dataquality_daily_task",
     "schedule": 60 * 60 * 24,  # snapshot, reminders about unmarked lessons, digest to managers
 }
+# Analytics monthly facts counted from scratch nightly (kruzhok/analytics/facts.py, docs/analytics.md).
+CELERY_BEAT_SCHEDULE["analytics-facts-nightly"] = {
+    "task": "kruzhok.analytics.tasks.analytics_facts_rebuild_task",
+    "schedule": 60 * 60 * 24,
+}

@@ -12,7 +12,8 @@ class AnalyticsConfig(AppConfig):
         from kruzhok.analytics import handlers
         from kruzhok.lib import events
 
-        for topic in handlers.TOPICS:
+        for topic, topic_handlers in handlers.HANDLERS.items():
             # Topics other areas are still adding are picked up once they exist.
             if topic in events.TOPICS:
-                events.subscribe(topic, handlers.on_data_changed)
+                for handler in topic_handlers:
+                    events.subscribe(topic, handler)

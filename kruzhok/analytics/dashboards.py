@@ -138,7 +138,8 @@ def trends(facts: Facts, month: dt.date) -> dict:
         "revenue_chart": charts.bar_chart(
             revenue_bars,
             label=_("Выручка по месяцам: ") + ", ".join(f"{t} — {money(v)}" for t, v in revenue_bars),
-            y_format=lambda v: f"{v / 1000:.0f}к",
+            # «12к»: thousands of roubles on the axis.
+            y_format=lambda v: _("%(n)sк") % {"n": f"{v / 1000:.0f}"},
         ),
     }
 
@@ -150,7 +151,8 @@ def retention_curves(facts: Facts, by: str | None) -> tuple[Curve | None, list[C
     def compute():
         return overall_curve(facts), (curves_by(facts, by) if by else [])
 
-    return facts.cached("km", {"by": by or ""}, compute)
+    # Curves depend on enrollments only: a mark or a payment does not refit them.
+    return facts.cached("km", {"by": by or ""}, compute, part="enrollments")
 
 
 def _checkpoint_labels() -> list[str]:
@@ -195,7 +197,11 @@ def survival_chart(curves: list[Curve], *, band: bool, title: str):
     ticks = [0, 30, 60, 90, 120, 150, 180, 240, 300, 365]
     x_labels = [(t, str(t)) for t in ticks if t <= horizon]
     summary = "; ".join(
-        f"{c.label}: " + ", ".join(f"{d} дн. — {percent(c.at.get(d))}" for d in CHECKPOINTS)
+        f"{c.label}: "
+        + ", ".join(
+            _("%(days)s дн. — %(percent)s") % {"days": d, "percent": percent(c.at.get(d))}
+            for d in CHECKPOINTS
+        )
         for c in curves[:MAX_CURVES_ON_CHART]
     )
     return charts.line_chart(
@@ -226,6 +232,7 @@ def comparison(facts: Facts, *, unit: str, metric: str, month: dt.date) -> dict:
         "compare",
         {"u": unit, "m": metric, "month": month},
         lambda: _rate(facts, unit=unit, metric=metric, month=month),
+        part="all" if metric == "attendance" else "enrollments",
     )
     chart_rows = [(r.label, r.shrunk, r.low, r.high, r.raw) for r in rated[:25]]
     return {
@@ -249,11 +256,12 @@ def _rate(facts: Facts, *, unit: str, metric: str, month: dt.date):
     counts: dict[str, list] = {}
     if metric == "attendance":
         months = months_back(month, COMPARE_MONTHS)
+        rows = facts.mark_rows(months)
         for gid in facts.group_ids:
             key, label = _unit_of(facts, gid, unit)
             row = counts.setdefault(key, [label, 0, 0])
             for m in months:
-                marks = facts.raw.marks.get((gid, m))
+                marks = rows.get((gid, m))
                 if marks:
                     row[1] += marks["present"] + marks["late"]
                     row[2] += sum(marks.values())

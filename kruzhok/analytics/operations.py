@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kruzhok.accounts.models import Membership, Organization
 from kruzhok.analytics.cache import cached
@@ -68,12 +69,21 @@ def alert_handling(facts: Facts, *, since: dt.date) -> AlertHandling:
         )
 
     return cached(
-        facts.org.pk, "alerts", {"g": _groups_key(facts), "since": since}, compute, version=facts.version
+        facts.org.pk,
+        "alerts",
+        {"g": _groups_key(facts), "since": since},
+        compute,
+        version=_other_version(facts),
     )
 
 
 def _groups_key(facts: Facts) -> str:
     return facts.key
+
+
+def _other_version(facts: Facts) -> str:
+    """Alerts, feedback and interventions follow scores, alerts, feedback and enrollments, not marks."""
+    return facts.versions.risk if facts.use_facts else facts.version
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,10 @@ def interventions(facts: Facts, *, branch_ids=None) -> tuple[str, list]:
     if what_helps is not None:
         try:
             rows = facts.cached(
-                "what_helps", {"b": branch_ids}, lambda: list(what_helps(facts.org, branch_ids=branch_ids))
+                "what_helps",
+                {"b": branch_ids},
+                lambda: list(what_helps(facts.org, branch_ids=branch_ids)),
+                part="risk",
             )
             return "what_helps", rows
         except Exception:  # noqa: BLE001 — the risk area is still changing; fall back to the plain table
@@ -116,11 +129,11 @@ def interventions(facts: Facts, *, branch_ids=None) -> tuple[str, list]:
         labels = dict(ActionKind.choices)
         for kind, ids in sorted(kinds.items()):
             rows.append(_outcome_row(str(labels.get(kind, kind)), ids, outcome))
-        rows.append(_outcome_row("Без действий", set(outcome) - acted, outcome))
+        rows.append(_outcome_row(gettext("Без действий"), set(outcome) - acted, outcome))
         return rows
 
     return "outcomes", cached(
-        facts.org.pk, "interventions", {"g": _groups_key(facts)}, compute, version=facts.version
+        facts.org.pk, "interventions", {"g": _groups_key(facts)}, compute, version=_other_version(facts)
     )
 
 
@@ -200,7 +213,7 @@ def feedback_trend(facts: Facts, *, months: list[dt.date], teacher_id: int | Non
         "feedback",
         {"g": _groups_key(facts), "m": months[0], "t": teacher_id},
         compute,
-        version=facts.version,
+        version=_other_version(facts),
     )
 
 
@@ -230,17 +243,37 @@ def manager_lists(*, membership: Membership, org: Organization, facts: Facts, to
     from kruzhok.billing import selectors as billing
     from kruzhok.feedback import selectors as feedback
 
-    debtors = billing.debtor_list(membership=membership)
-    ending = billing.subscriptions_ending(membership=membership, today=today)
-    negative = feedback.feedback_list(membership=membership, sentiment=Sentiment.NEGATIVE, alert_only=True)
+    def money_and_feedback() -> dict:
+        debtors = billing.debtor_list(membership=membership)
+        ending = billing.subscriptions_ending(membership=membership, today=today)
+        negative = feedback.feedback_list(
+            membership=membership, sentiment=Sentiment.NEGATIVE, alert_only=True
+        )
+        return {
+            "debtors": list(debtors[:LIST_LIMIT]),
+            "debtors_count": debtors.count(),
+            "ending": list(ending[:LIST_LIMIT]),
+            "ending_count": ending.count(),
+            "negative": list(negative[:LIST_LIMIT]),
+            "negative_count": negative.count(),
+        }
+
+    # Debtors and renewals follow money, negative feedback follows feedback: a mark (which only moves
+    # the unmarked list, read live) does not recompute them.
+    lists = (
+        money_and_feedback()
+        if not facts.use_facts
+        else cached(
+            org.pk,
+            "manager_lists",
+            {"m": membership.pk, "today": today},
+            money_and_feedback,
+            version=f"{facts.versions.money}:{facts.versions.risk}",
+        )
+    )
     return {
         "unmarked": list(unmarked_lessons(membership=membership, org=org, facts=facts, today=today)),
-        "debtors": list(debtors[:LIST_LIMIT]),
-        "debtors_count": debtors.count(),
-        "ending": list(ending[:LIST_LIMIT]),
-        "ending_count": ending.count(),
-        "negative": list(negative[:LIST_LIMIT]),
-        "negative_count": negative.count(),
+        **lists,
     }
 
 

@@ -24,10 +24,12 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 
 from kruzhok.accounts.models import Membership, Organization, Role
-from kruzhok.analytics.cache import cached, data_version
+from kruzhok.analytics import facts as monthly
+from kruzhok.analytics.cache import Versions, cached, versions
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
 from kruzhok.billing.models import Account, EntryKind, LedgerEntry
 from kruzhok.lib.dates import org_timezone, org_today
+from kruzhok.lib.env import env_bool
 from kruzhok.risk.models import RiskScore
 from kruzhok.risk.services import alert_threshold
 from kruzhok.school.models import (
@@ -366,6 +368,23 @@ def raw_facts(org: Organization, *, version: str | None = None) -> Raw:
     return cached(org.pk, "raw", {"today": today}, compute, version=version)
 
 
+@dataclass
+class Money:
+    revenue: dict[tuple[int, dt.date], Decimal]
+    account_students: dict[int, set[int]]
+
+
+def money_facts(org: Organization, v: Versions) -> Money:
+    """Money received per account and month, and whose children each account pays for: moves with
+    payments and billing events, not with marks."""
+    first = add_months(org_today(org).replace(day=1), -(HISTORY_MONTHS - 1))
+
+    def compute() -> Money:
+        return Money(_revenue_by_account(org.pk, first), _account_students(org.pk))
+
+    return cached(org.pk, "money", {"first": first}, compute, version=v.money)
+
+
 def latest_risk(org: Organization, as_of: dt.date, *, version: str | None = None) -> dict[int, float]:
     return cached(org.pk, "risk", {"as_of": as_of}, lambda: _latest_risk(org.pk, as_of), version=version)
 
@@ -384,6 +403,36 @@ def groups_meta(org: Organization, *, version: str) -> dict[int, GroupMeta]:
     return cached(org.pk, "groups", {}, lambda: _groups_meta(org.pk), version=version)
 
 
+def facts_enabled() -> bool:
+    """`KRUZHOK_ANALYTICS_FACTS=false` reads marks and lessons by scanning them (the bench's baseline)."""
+    return env_bool("KRUZHOK_ANALYTICS_FACTS", True)
+
+
+def enrollment_list(org: Organization, v: Versions) -> list[EnrollmentFact]:
+    """Every enrollment of the organisation; only an enrollment change or a new one recomputes it."""
+    return cached(org.pk, "enrollments", {}, lambda: _enrollment_facts(org.pk), version=v.enrollments)
+
+
+def _current_lessons(org_id: int, month: dt.date, group_q: Q, tz) -> tuple[int, int]:
+    """This month's lessons up to now, counted live: "held so far" moves with the clock, not with events."""
+    start = dt.datetime.combine(month, dt.time.min, tzinfo=tz)
+    rows = (
+        Lesson.all_objects.filter(
+            group_q, organization_id=org_id, starts_at__gte=start, starts_at__lt=dt.datetime.now(tz)
+        )
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    held = cancelled = 0
+    for status, n in rows:
+        if status == LessonStatus.SCHEDULED:
+            held += n
+        else:
+            cancelled += n
+    return held, cancelled
+
+
 class Facts:
     """Raw facts narrowed to a scope and filters; every figure of the dashboards is a method here.
 
@@ -395,17 +444,20 @@ class Facts:
         org: Organization,
         all_groups: dict[int, GroupMeta],
         group_ids: frozenset[int],
-        version: str,
+        v: Versions,
         raw: Raw | None = None,
     ):
         self.org = org
         self.all_groups = all_groups
         self.today = org_today(org)
-        self.version = version
+        self.versions = v
+        self.version = v.all
         self.group_ids = group_ids
         self.groups = {gid: all_groups[gid] for gid in group_ids}
         self._raw = raw
         self._enrollments: list[EnrollmentFact] | None = None
+        self._mark_rows: dict[dt.date, dict] = {}
+        self.use_facts = facts_enabled()
 
     @classmethod
     def load(
@@ -418,13 +470,29 @@ class Facts:
         teacher_ids=None,
         group_ids=None,
     ) -> "Facts":
-        version = data_version(org.pk)
-        groups = groups_meta(org, version=version)
+        v = versions(org.pk)
+        if facts_enabled() and (
+            v.seen_mark_id is None
+            or v.seen_lesson_id is None
+            or v.mark_id > v.seen_mark_id
+            or v.lesson_id > v.seen_lesson_id
+        ):
+            # Marks or lessons came in without events (a bulk load, an import): count them in first.
+            monthly.catch_up(
+                org,
+                mark_id=v.mark_id,
+                lesson_id=v.lesson_id,
+                seen_mark_id=v.seen_mark_id,
+                seen_lesson_id=v.seen_lesson_id,
+            )
+        # Groups change without events; new groups get lessons, and the cache lives ten minutes.
+        groups = groups_meta(org, version=f"{v.enrollments}:{v.lesson_id}")
         ids = select_groups(groups, scope, branch_ids, course_ids, teacher_ids, group_ids)
-        return cls(org, groups, ids, version)
+        return cls(org, groups, ids, v)
 
     @property
     def raw(self) -> Raw:
+        """The organisation-wide scan of marks, lessons and money: only the baseline reads it now."""
         if self._raw is None:
             self._raw = raw_facts(self.org, version=self.version)
         return self._raw
@@ -433,7 +501,8 @@ class Facts:
     def enrollments(self) -> list[EnrollmentFact]:
         if self._enrollments is None:
             ids = self.group_ids
-            self._enrollments = [e for e in self.raw.enrollments if e.group_id in ids]
+            every = enrollment_list(self.org, self.versions) if self.use_facts else self.raw.enrollments
+            self._enrollments = [e for e in every if e.group_id in ids]
         return self._enrollments
 
     @property
@@ -441,9 +510,11 @@ class Facts:
         """Names the set of groups in cache keys."""
         return hashlib.sha256(",".join(map(str, sorted(self.group_ids))).encode()).hexdigest()[:16]
 
-    def cached(self, name: str, params: dict, compute):
+    def cached(self, name: str, params: dict, compute, *, part: str = "all"):
+        """compute() once per scope, day and version of `part` (all, enrollments, money or risk)."""
+        version = self.versions.part(part) if self.use_facts else self.version
         return cached(
-            self.org.pk, name, {"g": self.key, "today": self.today, **params}, compute, version=self.version
+            self.org.pk, name, {"g": self.key, "today": self.today, **params}, compute, version=version
         )
 
     @property
@@ -459,7 +530,7 @@ class Facts:
     ) -> "Facts":
         """The same data version, fewer groups (no new queries)."""
         ids = select_groups(self.all_groups, scope, branch_ids, course_ids, teacher_ids, group_ids)
-        return Facts(self.org, self.all_groups, ids, self.version, raw=self._raw)
+        return Facts(self.org, self.all_groups, ids, self.versions, raw=self._raw)
 
     # -- enrollments
 
@@ -494,10 +565,34 @@ class Facts:
 
     # -- attendance and lessons
 
+    def mark_rows(self, months: list[dt.date]) -> dict[tuple[int, dt.date], dict[str, int]]:
+        """(group, month) → marks by status for the scope's groups."""
+        self._load_marks(months)
+        return {(gid, m): counts for m in months for gid, counts in self._mark_rows[m].items()}
+
+    def _load_marks(self, months: list[dt.date]) -> None:
+        """MonthlyFact rows of the months not read yet (one query), or the organisation-wide scan when
+        facts are off."""
+        missing = [m for m in months if m not in self._mark_rows]
+        if missing:
+            for m in missing:
+                self._mark_rows[m] = {}
+            if self.use_facts:
+                ids = None if self.whole_org else self.group_ids
+                for (gid, m), counts in monthly.read(self.org.pk, missing, ids, monthly.MARK_FIELDS).items():
+                    self._mark_rows[m][gid] = counts
+            else:
+                wanted = set(missing)
+                for (gid, m), counts in self.raw.marks.items():
+                    if m in wanted and gid in self.group_ids:
+                        self._mark_rows[m][gid] = counts
+
     def marks(self, month: dt.date, group_id: int | None = None) -> dict[str, int]:
         totals = dict.fromkeys(AttendanceStatus.values, 0)
+        self._load_marks([month])
+        by_group = self._mark_rows[month]
         for gid in [group_id] if group_id is not None else self.group_ids:
-            counts = self.raw.marks.get((gid, month))
+            counts = by_group.get(gid)
             if counts:
                 for status, n in counts.items():
                     totals[status] += n
@@ -509,6 +604,13 @@ class Facts:
         return (counts[AttendanceStatus.PRESENT] + counts[AttendanceStatus.LATE]) / total if total else None
 
     def lessons(self, month: dt.date) -> tuple[int, int]:
+        """(held so far, cancelled) in the month."""
+        if self.use_facts:
+            if month >= self.today.replace(day=1):
+                return _current_lessons(self.org.pk, month, self.group_q(), org_timezone(self.org))
+            ids = None if self.whole_org else self.group_ids
+            rows = monthly.read(self.org.pk, [month], ids).values()
+            return sum(r["lessons_scheduled"] for r in rows), sum(r["lessons_cancelled"] for r in rows)
         held = cancelled = 0
         for gid in self.group_ids:
             counts = self.raw.lessons.get((gid, month))
@@ -523,20 +625,34 @@ class Facts:
         if self.whole_org:
             return None  # the whole organisation: every account counts
         students = {e.student_id for e in self.enrollments}
-        return {acc for acc, kids in self.raw.account_students.items() if kids & students}
+        return {acc for acc, kids in self.money.account_students.items() if kids & students}
+
+    @property
+    def money(self) -> "Money":
+        if not self.use_facts:
+            return Money(self.raw.revenue, self.raw.account_students)
+        return money_facts(self.org, self.versions)
 
     def revenue(self, month: dt.date) -> Decimal:
+        return self.cached("revenue", {"m": month}, lambda: self._revenue(month), part="money")
+
+    def _revenue(self, month: dt.date) -> Decimal:
         accounts = self._accounts_in_scope()
         total = ZERO
-        for (account_id, m), amount in self.raw.revenue.items():
+        for (account_id, m), amount in self.money.revenue.items():
             if m == month and (accounts is None or account_id in accounts):
                 total += amount
         return total
 
     def risk(self, month: dt.date) -> tuple[Decimal, list[EnrollmentFact]]:
         """(revenue at risk, open enrollments at or over the alert threshold) as of the month's end."""
+        return self.cached("risk", {"m": month}, lambda: self._risk(month), part="risk")
+
+    def _risk(self, month: dt.date) -> tuple[Decimal, list[EnrollmentFact]]:
         as_of = self.as_of(month)
-        probabilities = latest_risk(self.org, as_of, version=self.version)
+        probabilities = latest_risk(
+            self.org, as_of, version=self.versions.risk if self.use_facts else self.version
+        )
         threshold = alert_threshold()
         at_risk_money = 0.0
         risky = []
@@ -554,18 +670,37 @@ class Facts:
     def month_summary(self, month: dt.date) -> MonthSummary:
         return self.cached("summary", {"m": month}, lambda: self._month_summary(month))
 
-    def _month_summary(self, month: dt.date) -> MonthSummary:
-        as_of = self.as_of(month)
-        open_now = self.open_on(as_of)
-        churn_rate, dropped, _exposed = self.churn(month)
-        held, cancelled = self.lessons(month)
-        at_risk_money, risky = self.risk(month)
+    def people(self, month: dt.date) -> dict:
+        """The month's enrollment figures; recomputed only when enrollments change (or the day turns)."""
+        return self.cached("people", {"m": month}, lambda: self._people(month), part="enrollments")
+
+    def _people(self, month: dt.date) -> dict:
+        open_now = self.open_on(self.as_of(month))
+        churn_rate, dropped, exposed = self.churn(month)
         enrolled_by_group: dict[int, int] = defaultdict(int)
         for e in open_now:
             enrolled_by_group[e.group_id] += 1
         dropped_by_group: dict[int, int] = defaultdict(int)
         for e in self.dropped_in(month):
             dropped_by_group[e.group_id] += 1
+        return {
+            "active": len({e.student_id for e in open_now}),
+            "new": len(self.new_in(month)),
+            "dropped": dropped,
+            "exposed": exposed,
+            "churn": churn_rate,
+            "enrolled_by_group": dict(enrolled_by_group),
+            "dropped_by_group": dict(dropped_by_group),
+        }
+
+    def _month_summary(self, month: dt.date) -> MonthSummary:
+        people = self.people(month)
+        held, cancelled = self.lessons(month)
+        at_risk_money, risky = self.risk(month)
+        enrolled_by_group: dict[int, int] = defaultdict(int, people["enrolled_by_group"])
+        dropped_by_group: dict[int, int] = defaultdict(int, people["dropped_by_group"])
+        self._load_marks([month])
+        by_group_marks, empty_marks = self._mark_rows[month], dict.fromkeys(AttendanceStatus.values, 0)
         rows = []
         for gid, meta in sorted(self.groups.items(), key=lambda kv: kv[1].name):
             if not meta.is_active and not enrolled_by_group[gid] and not dropped_by_group[gid]:
@@ -578,16 +713,16 @@ class Facts:
                     teacher_name=meta.teacher_name,
                     enrolled=enrolled_by_group[gid],
                     capacity=meta.capacity,
-                    attendance_rate=self.rate(self.marks(month, gid)),
+                    attendance_rate=self.rate(by_group_marks.get(gid) or empty_marks),
                     dropped=dropped_by_group[gid],
                 )
             )
         return MonthSummary(
             month=month,
-            active_students=len({e.student_id for e in open_now}),
-            new_enrollments=len(self.new_in(month)),
-            dropped=dropped,
-            churn_rate=churn_rate,
+            active_students=people["active"],
+            new_enrollments=people["new"],
+            dropped=people["dropped"],
+            churn_rate=people["churn"],
             attendance_rate=self.rate(self.marks(month)),
             lessons_held=held,
             lessons_cancelled=cancelled,
@@ -603,16 +738,17 @@ class Facts:
 
     def _series(self, months: list[dt.date]) -> list[dict]:
         out = []
+        self._load_marks(months)  # one query for all the months
         for month in months:
-            churn_rate, dropped, exposed = self.churn(month)
+            people = self.people(month)
             out.append(
                 {
                     "month": month,
-                    "active": len({e.student_id for e in self.open_on(self.as_of(month))}),
-                    "new": len(self.new_in(month)),
-                    "dropped": dropped,
-                    "exposed": exposed,
-                    "churn": churn_rate,
+                    "active": people["active"],
+                    "new": people["new"],
+                    "dropped": people["dropped"],
+                    "exposed": people["exposed"],
+                    "churn": people["churn"],
                     "attendance": self.rate(self.marks(month)),
                     "revenue": self.revenue(month),
                 }

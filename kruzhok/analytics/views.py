@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from kruzhok.accounts.decorators import role_required
@@ -71,7 +72,7 @@ def _dashboard_context(request, facts, filters, querystring) -> dict:
         "trends": dashboards.trends(facts, month),
         "overall": overall,
         "overall_rows": dashboards.curve_rows([overall]) if overall else [],
-        "overall_chart": dashboards.survival_chart([overall], band=True, title="Удержание")
+        "overall_chart": dashboards.survival_chart([overall], band=True, title=_("Удержание"))
         if overall
         else None,
         "checkpoints": survival.CHECKPOINTS,
@@ -124,11 +125,13 @@ def retention(request):
             "by_label": label,
             "overall": overall,
             "overall_rows": dashboards.curve_rows([overall]) if overall else [],
-            "overall_chart": dashboards.survival_chart([overall], band=True, title="Удержание")
+            "overall_chart": dashboards.survival_chart([overall], band=True, title=_("Удержание"))
             if overall
             else None,
             "rows": dashboards.curve_rows(curves),
-            "chart": dashboards.survival_chart(curves, band=False, title=f"Удержание: {label}")
+            "chart": dashboards.survival_chart(
+                curves, band=False, title=_("Удержание: %(by)s") % {"by": label}
+            )
             if curves
             else None,
             "charted": curves[: dashboards.MAX_CURVES_ON_CHART],

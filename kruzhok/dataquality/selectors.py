@@ -15,12 +15,14 @@ TREND_DAYS = 30
 class CheckResult:
     check: Check
     problems: list[Problem]
-    # For checks computed once a day (the ledger), the day their rows come from.
+    # The day of the snapshot the rows come from (None: never checked).
     as_of: dt.date | None = None
+    # How many the snapshot counted (it keeps only the first rows of each check).
+    total: int | None = None
 
     @property
     def count(self) -> int:
-        return len(self.problems)
+        return self.total if self.total is not None else len(self.problems)
 
 
 def scope_branch_ids(membership: Membership) -> list[int] | None:
@@ -38,22 +40,39 @@ def latest_snapshot(*, org) -> DataQualitySnapshot | None:
     return DataQualitySnapshot.objects.filter(organization_id=org.pk).order_by("-day").first()
 
 
+def _rows(snapshot: DataQualitySnapshot, key: str, branch_ids: list[int] | None) -> list[dict]:
+    details = snapshot.details.get(key) or {}
+    if isinstance(details, list):  # snapshots taken before details were kept per branch
+        return details if branch_ids is None else []
+    if branch_ids is None:
+        return details.get("all", [])
+    return [row for b in branch_ids for row in details.get(str(b), [])]
+
+
+def _count(snapshot: DataQualitySnapshot, key: str, branch_ids: list[int] | None) -> int:
+    if branch_ids is None:
+        return snapshot.counts.get("all", {}).get(key, 0)
+    return sum(snapshot.counts.get(str(b), {}).get(key, 0) for b in branch_ids)
+
+
 def check_results(*, membership: Membership, today: dt.date) -> list[CheckResult]:
+    """Every check as the latest snapshot found it (the checks take seconds on a big network, so they
+    run nightly or on «Пересчитать», never on a page view). Empty with no snapshot yet."""
     org = membership.organization
     branch_ids = scope_branch_ids(membership)
-    snapshot = None
+    snapshot = latest_snapshot(org=org)
     results = []
     for check in CHECKS:
-        if check.owner_only:
-            if membership.role != Role.OWNER:
-                continue
-            # Too slow to run on every page view of a big network: the daily snapshot keeps its rows.
-            snapshot = snapshot or latest_snapshot(org=org)
-            rows = (snapshot.details.get(check.key, []) if snapshot else []) or []
-            problems = [Problem(text=r["text"], url=r["url"], branch_id=None) for r in rows]
-            results.append(CheckResult(check, problems, as_of=snapshot.day if snapshot else None))
+        if check.owner_only and membership.role != Role.OWNER:
             continue
-        results.append(CheckResult(check, check.find(org, branch_ids, today)))
+        if snapshot is None:
+            results.append(CheckResult(check, [], as_of=None))
+            continue
+        rows = _rows(snapshot, check.key, branch_ids)
+        problems = [Problem(text=r["text"], url=r["url"], branch_id=None) for r in rows]
+        results.append(
+            CheckResult(check, problems, as_of=snapshot.day, total=_count(snapshot, check.key, branch_ids))
+        )
     return results
 
 

@@ -21,22 +21,37 @@ from kruzhok.messaging.services import message_enqueue
 
 logger = logging.getLogger(__name__)
 
+# Rows kept per check for the whole organisation and per branch: the page shows the first 100.
 DETAILS_MAX = 200
 
 
+def _details(problems) -> dict[str, list[dict]]:
+    """{"all": first rows, "<branch id>": that branch's first rows}: what the page lists, per scope."""
+    out: dict[str, list[dict]] = {"all": []}
+    for p in problems:
+        row = {"text": p.text, "url": p.url}
+        if len(out["all"]) < DETAILS_MAX:
+            out["all"].append(row)
+        if p.branch_id is not None:
+            rows = out.setdefault(str(p.branch_id), [])
+            if len(rows) < DETAILS_MAX:
+                rows.append(row)
+    return out
+
+
 def snapshot_take(*, org: Organization, today: dt.date | None = None) -> DataQualitySnapshot:
-    """Runs every check over the whole organisation and stores today's counts, per branch too."""
+    """Runs every check over the whole organisation and stores today's counts and the rows to fix,
+    per branch too: the page reads this snapshot instead of running the checks on every view."""
     today = today or org_today(org)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {c.key: 0 for c in CHECKS})
-    details: dict[str, list] = {}
+    details: dict[str, dict] = {}
     for check in CHECKS:
         problems = check.find(org, None, today)
         counts["all"][check.key] = len(problems)
         for problem in problems:
             if problem.branch_id is not None:
                 counts[str(problem.branch_id)][check.key] += 1
-        if check.owner_only:
-            details[check.key] = [{"text": p.text, "url": p.url} for p in problems[:DETAILS_MAX]]
+        details[check.key] = _details(problems)
     with transaction.atomic():
         snapshot, _ = DataQualitySnapshot.objects.update_or_create(
             organization_id=org.pk,
@@ -114,6 +129,13 @@ def digest_send(*, org: Organization, snapshot: DataQualitySnapshot) -> int:
         )
         sent += 1
     return sent
+
+
+def snapshot_refresh_queue(*, org: Organization) -> None:
+    """«Пересчитать»: the checks run in the background (at once where Celery runs eagerly)."""
+    from kruzhok.dataquality.tasks import dataquality_snapshot_task
+
+    transaction.on_commit(lambda: dataquality_snapshot_task.delay(org.pk))
 
 
 def daily_run(*, org: Organization, today: dt.date | None = None) -> dict[str, int]:

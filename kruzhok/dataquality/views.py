@@ -37,6 +37,7 @@ def index(request):
     today = org_today(request.org)
     results = selectors.check_results(membership=request.membership, today=today)
     points = selectors.trend(membership=request.membership, today=today)
+    snapshot_day = next((r.as_of for r in results if r.as_of), None)
     return render(
         request,
         "dataquality/index.html",
@@ -46,6 +47,8 @@ def index(request):
             "shown_rows": SHOWN_ROWS,
             "points": points,
             "chart": trend_chart(points),
+            "snapshot_day": snapshot_day,
+            "checked": bool(results) and snapshot_day is not None,
         },
     )
 
@@ -53,7 +56,8 @@ def index(request):
 @role_required("dataquality.view")
 @require_POST
 def refresh(request):
-    """Recounts now what the nightly job counts (the ledger check included) and adds today to the trend."""
-    services.snapshot_take(org=request.org)
-    messages.success(request, _("Проверка выполнена."))
+    """«Пересчитать»: queues what the nightly job counts (the ledger check included); today's snapshot
+    replaces the figures when it is done."""
+    services.snapshot_refresh_queue(org=request.org)
+    messages.success(request, _("Пересчёт запущен: новые цифры появятся, когда он закончится."))
     return redirect("dataquality:index")

@@ -7,13 +7,14 @@ import re
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from kruzhok.analytics.dashboards import retention_curves
 from kruzhok.analytics.selectors import Facts, add_months, scope_for
 from kruzhok.analytics.survival import CHECKPOINTS, DIMENSIONS
 from kruzhok.api.auth import require
-from kruzhok.api.errors import ERROR_RESPONSES, ApiError
+from kruzhok.api.errors import ERROR_RESPONSES, MESSAGES, ApiError
 from kruzhok.api.schemas import Id
 
 router = Router(tags=["analytics"])
@@ -83,7 +84,7 @@ def _facts(request: HttpRequest, filters: SummaryFilters | None = None) -> Facts
         ids = {getattr(g, f"{name}_id") for g in facts.groups.values()}
         if value is not None and value not in ids:
             # Not in the caller's scope (or not in the organisation): the same answer as an unknown id.
-            raise ApiError(404, "not_found", fields={name: "Не найдено."})
+            raise ApiError(404, "not_found", fields={name: MESSAGES["not_found"]})
     return facts.narrow(
         group_ids=facts.group_ids,
         branch_ids=[filters.branch] if filters.branch else None,
@@ -104,7 +105,7 @@ def summary(request: HttpRequest, filters: Query[SummaryFilters]):
             add_months(this_month, -(HISTORY_MONTHS - 1)) <= candidate <= this_month
         ):
             raise ApiError(
-                400, "invalid_input", fields={"month": "Месяц в формате ГГГГ-ММ за последние 13 месяцев."}
+                400, "invalid_input", fields={"month": _("Месяц в формате ГГГГ-ММ за последние 13 месяцев.")}
             )
         month = candidate
     result = facts.month_summary(month)
@@ -118,7 +119,9 @@ def summary(request: HttpRequest, filters: Query[SummaryFilters]):
 def retention(request: HttpRequest, filters: Query[RetentionFilters]):
     require(request, "analytics.view")
     if filters.by not in DIMENSIONS:
-        raise ApiError(400, "invalid_input", fields={"by": "Одно из: " + ", ".join(DIMENSIONS)})
+        raise ApiError(
+            400, "invalid_input", fields={"by": _("Одно из: %(values)s") % {"values": ", ".join(DIMENSIONS)}}
+        )
     overall, curves = retention_curves(_facts(request), filters.by)
 
     def out(c):

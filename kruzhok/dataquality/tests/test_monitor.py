@@ -30,6 +30,7 @@ def _unmarked_lesson(world, days_ago=2, group=None):
 
 def test_the_page_lists_checks_with_counts_and_links(alpha, client_as):
     lesson = _unmarked_lesson(alpha)
+    snapshot_take(org=alpha.org)
     page = client_as(alpha.owner).get(reverse("dataquality:index")).content.decode()
     assert "Не отмечена посещаемость" in page and reverse("attendance:lesson", args=[lesson.pk]) in page
     assert "Баланс не сходится с журналом операций" in page  # the owner-only check
@@ -44,6 +45,7 @@ def test_a_manager_sees_only_their_branches_and_not_the_ledger(alpha, client_as)
     )
     hidden = _unmarked_lesson(alpha, group=other_group)
     shown = _unmarked_lesson(alpha)
+    snapshot_take(org=alpha.org)
     page = client_as(alpha.manager).get(reverse("dataquality:index")).content.decode()
     assert reverse("attendance:lesson", args=[shown.pk]) in page
     assert reverse("attendance:lesson", args=[hidden.pk]) not in page
@@ -55,7 +57,9 @@ def test_teachers_parents_and_students_are_refused(alpha, client_as):
         assert client_as(user).get(reverse("dataquality:index")).status_code == 403
 
 
-def test_the_snapshot_counts_per_branch_and_the_trend_falls_to_zero(alpha, client_as):
+def test_the_snapshot_counts_per_branch_and_the_trend_falls_to_zero(
+    alpha, client_as, django_capture_on_commit_callbacks
+):
     lesson = _unmarked_lesson(alpha)
     today = timezone.localdate()
     snapshot_take(org=alpha.org, today=today - dt.timedelta(days=1))
@@ -64,7 +68,8 @@ def test_the_snapshot_counts_per_branch_and_the_trend_falls_to_zero(alpha, clien
     assert first.counts[str(alpha.branch.pk)]["unmarked_lessons"] == 1
     lesson.delete()
     client = client_as(alpha.owner)
-    client.post(reverse("dataquality:refresh"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("dataquality:refresh"))
     assert DataQualitySnapshot.objects.count() == 2
     page = client.get(reverse("dataquality:index")).content.decode()
     assert "<svg" in page and f"{today:%d.%m.%Y}</td><td>0</td>" in page.replace("\n", "")
@@ -86,3 +91,41 @@ def test_the_daily_run_reminds_the_teacher_once_and_sends_the_digest(alpha):
     assert "Не отмечена посещаемость: 1" in owner_digest.body and "Дети без родителя: 1" in owner_digest.body
     assert Message.objects.filter(user=alpha.manager).count() == 1
     assert not Message.objects.filter(user=alpha.parent).exists()
+
+
+def test_the_page_reads_the_snapshot_and_recounts_only_when_asked(
+    alpha, client_as, django_capture_on_commit_callbacks
+):
+    client = client_as(alpha.manager)
+    page = client.get(reverse("dataquality:index")).content.decode()
+    assert "Проверок ещё не было" in page
+    snapshot_take(org=alpha.org)
+    lesson = _unmarked_lesson(alpha)
+    url = reverse("attendance:lesson", args=[lesson.pk])
+    # A page view runs no checks: the lesson appears only after «Пересчитать».
+    page = client.get(reverse("dataquality:index")).content.decode()
+    assert url not in page and "Данные проверки на" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(reverse("dataquality:refresh"), follow=True)
+    assert "Пересчёт запущен" in answer.content.decode()
+    assert url in client.get(reverse("dataquality:index")).content.decode()
+
+
+def test_the_recount_is_refused_to_a_get_a_teacher_and_another_organisation(alpha, beta, client_as):
+    assert client_as(alpha.manager).get(reverse("dataquality:refresh")).status_code == 405
+    assert client_as(alpha.teacher).post(reverse("dataquality:refresh")).status_code == 403
+    client_as(beta.owner).post(reverse("dataquality:refresh"), {"organization": alpha.org.pk})
+    assert not DataQualitySnapshot.objects.filter(organization=alpha.org).exists()
+
+
+def test_a_manager_sees_the_count_of_their_branches_only(alpha, client_as):
+    other_group = f.GroupFactory(
+        organization=alpha.org, branch=alpha.other_branch, course=alpha.course, name="Север-2"
+    )
+    for _i in range(3):
+        _unmarked_lesson(alpha, group=other_group)
+    _unmarked_lesson(alpha)
+    snapshot_take(org=alpha.org)
+    page = client_as(alpha.manager).get(reverse("dataquality:index")).content.decode()
+    check = page.split('data-check="unmarked_lessons"')[1].split("</li>")[0]
+    assert '<span class="badge bad dq-count">1</span>' in check
