@@ -5,6 +5,8 @@ Registered in messaging's DIGEST_SECTIONS from GamificationConfig.ready(), so me
 import datetime as dt
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kruzhok.gamification.models import BadgeAward, QuestCompletion, XpAward
 
@@ -34,9 +36,16 @@ def digest_achievements_lines(*, org, student_id: int, since: dt.datetime, until
     )
     lines = []
     if xp > 0:
-        lines.append(f"Достижения: +{xp} очков опыта за неделю.")
+        lines.append(
+            ngettext(
+                "Достижения: +%(xp)s очко опыта за неделю.", "Достижения: +%(xp)s очков опыта за неделю.", xp
+            )
+            % {"xp": xp}
+        )
     if badges:
-        lines.append("Новые значки: " + ", ".join(f"«{name}»" for name in badges) + ".")
+        names = ", ".join(f"«{name}»" for name in badges)
+        lines.append(_("Новые значки: %(names)s.") % {"names": names})
     if quests:
-        lines.append("Пройденные квесты: " + ", ".join(f"«{title}»" for title in quests) + ".")
+        titles = ", ".join(f"«{title}»" for title in quests)
+        lines.append(_("Пройденные квесты: %(titles)s.") % {"titles": titles})
     return lines

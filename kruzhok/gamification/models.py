@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from kruzhok.gamification import notes
 from kruzhok.lib.tenancy import TenantOwned
 
 
@@ -127,6 +128,11 @@ class XpAward(TenantOwned):
             models.CheckConstraint(condition=~Q(reverses=F("id")), name="gamification_reversal_not_self"),
         ]
 
+    @property
+    def note_shown(self) -> str:
+        """The system's note in the reader's language (kept in Russian, see gamification/notes.py)."""
+        return notes.shown(self.note)
+
 
 class BadgeRule(models.TextChoices):
     COUNT = "count", _("Сколько раз")
@@ -190,6 +196,11 @@ class BadgeAward(TenantOwned):
             models.UniqueConstraint(fields=["badge", "student"], name="gamification_badge_once"),
         ]
 
+    @property
+    def note_shown(self) -> str:
+        """The system's note in the reader's language (kept in Russian, see gamification/notes.py)."""
+        return notes.shown(self.note)
+
 
 class CoinEntry(TenantOwned):
     """Append-only coin ledger: earned with visits and kudos, spent in the shop, refunded on refusal."""
@@ -207,6 +218,11 @@ class CoinEntry(TenantOwned):
                 fields=["organization", "source_key", "seq"], name="gamification_coin_entry_once"
             ),
         ]
+
+    @property
+    def note_shown(self) -> str:
+        """The system's note in the reader's language (kept in Russian, see gamification/notes.py)."""
+        return notes.shown(self.note)
 
 
 class Reward(TenantOwned):

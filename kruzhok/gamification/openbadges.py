@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kruzhok.accounts.models import Organization
 from kruzhok.gamification.badges_svg import badge_svg
@@ -54,7 +55,7 @@ def badge_award_share(*, award: BadgeAward) -> BadgeAward:
     email = recipient_email(award)
     if not email:
         raise ValidationError(
-            "Чтобы поделиться значком, укажите email родителя в карточке ребёнка.", code="no_email"
+            _("Чтобы поделиться значком, укажите email родителя в карточке ребёнка."), code="no_email"
         )
     with transaction.atomic():
         fresh = BadgeAward.objects.select_for_update().get(organization_id=award.organization_id, pk=award.pk)

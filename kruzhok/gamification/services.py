@@ -16,11 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kruzhok.accounts.models import Organization
 from kruzhok.attendance.models import AttendanceMark, AttendanceStatus
 from kruzhok.attendance.selectors import lesson_local_date, org_timezone
-from kruzhok.gamification import selectors
+from kruzhok.gamification import notes, selectors
 from kruzhok.gamification.config import OrgConfig, config_changed, config_for, version_subquery
 from kruzhok.gamification.models import (
     Badge,
@@ -179,7 +181,7 @@ def _settle_live(
                     seq=current.seq,
                     amount=-current.amount,
                     basis="correction",
-                    note="Отметка исправлена — начисление отменено",
+                    note=notes.CORRECTED,
                     occurred_on=current.occurred_on,
                     reverses=current,
                     actor_id=actor_id,
@@ -222,7 +224,7 @@ def _used_on(*, org_id: int, student_id: int, day: dt.date, except_source: str) 
 def _capped(amount: int, left: int | None, note: str, cap: int) -> tuple[int, str, int | None]:
     if left is None or amount <= left:
         return amount, note, None if left is None else left - amount
-    return max(0, left), f"{note} Дневной лимит {cap} очков: начислено {max(0, left)}.", 0
+    return max(0, left), notes.stored(notes.CAPPED, note=note, cap=cap, given=max(0, left)), 0
 
 
 def _wanted_for_mark(*, status: str, rules: GamificationSettings, left: int | None) -> list[Wanted]:
@@ -230,27 +232,20 @@ def _wanted_for_mark(*, status: str, rules: GamificationSettings, left: int | No
     if status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE):
         wanted = []
         if rules.count_visits:
-            amount, note, left = _capped(rules.xp_visit, left, "Пришёл на занятие.", cap)
+            amount, note, left = _capped(rules.xp_visit, left, notes.VISIT, cap)
             wanted.append(Wanted(Component.VISIT, amount, status, note))
         else:
-            wanted.append(
-                Wanted(
-                    Component.VISIT,
-                    0,
-                    status,
-                    "Пришёл на занятие. Очки за посещение в центре не начисляются.",
-                )
-            )
+            wanted.append(Wanted(Component.VISIT, 0, status, notes.VISIT_NOT_COUNTED))
         if status == AttendanceStatus.LATE:
-            wanted.append(Wanted(Component.ON_TIME, 0, status, "Опоздание — бонуса за приход вовремя нет."))
+            wanted.append(Wanted(Component.ON_TIME, 0, status, notes.LATE))
         elif rules.count_on_time:
-            amount, note, left = _capped(rules.xp_on_time, left, "Пришёл вовремя — бонус.", cap)
+            amount, note, left = _capped(rules.xp_on_time, left, notes.ON_TIME, cap)
             wanted.append(Wanted(Component.ON_TIME, amount, status, note))
         return wanted
     if status == AttendanceStatus.EXCUSED:
-        note = "Пропуск по уважительной причине — очков нет, серия недель не прерывается."
+        note = notes.EXCUSED
     else:
-        note = "Не был на занятии — очков за посещение нет."
+        note = notes.ABSENT
     return [Wanted(Component.VISIT, 0, status, note)]
 
 
@@ -287,7 +282,7 @@ def _settle_coins(*, totals: StudentXp, source_key: str, wanted: int) -> int:
         totals.refresh_from_db(fields=["coins"])
         delta = max(delta, -totals.coins)
     if delta:
-        note = "Монеты за занятие" if delta > 0 else "Отметка исправлена — монеты возвращены"
+        note = notes.COINS_FOR_LESSON if delta > 0 else notes.COINS_RETURNED
         _coin_append(
             totals=totals, source_key=source_key, amount=delta, note=note, last=earned_and_last["seq"] or 0
         )
@@ -367,27 +362,26 @@ def _wanted_for_homework(
     cap = rules.daily_cap
     basis = homework_basis(result)
     if basis == "missed":
-        return [Wanted(Component.HOMEWORK, 0, basis, "Домашнее задание не сдано — очков за него нет.")]
-    done = "Сдал домашнее задание." + (" С опозданием, но сдал!" if basis == "late" else "")
+        return [Wanted(Component.HOMEWORK, 0, basis, notes.HOMEWORK_MISSED)]
+    done = notes.HOMEWORK_LATE if basis == "late" else notes.HOMEWORK_DONE
     if rules.count_homework:
         amount, note, left = _capped(rules.xp_homework, left, done, cap)
         wanted = [Wanted(Component.HOMEWORK, amount, basis, note)]
     else:
-        wanted = [
-            Wanted(Component.HOMEWORK, 0, basis, f"{done} Очки за домашние задания в центре не начисляются.")
-        ]
+        not_counted = notes.HOMEWORK_LATE_NOT_COUNTED if basis == "late" else notes.HOMEWORK_NOT_COUNTED
+        wanted = [Wanted(Component.HOMEWORK, 0, basis, not_counted)]
     if result.grade is not None:
         grade, grade_basis = result.grade, f"grade{result.grade}"
         if grade < 4:
-            note = f"Оценка {grade}: очки дают за 4 и 5. Получится в следующий раз!"
+            note = notes.stored(notes.GRADE_LOW, grade=grade)
             wanted.append(Wanted(Component.GRADE, 0, grade_basis, note))
         elif rules.count_grades:
             amount, note, left = _capped(
-                rules.xp_good_grade, left, f"Оценка {grade} — отличный результат!", cap
+                rules.xp_good_grade, left, notes.stored(notes.GRADE_GOOD, grade=grade), cap
             )
             wanted.append(Wanted(Component.GRADE, amount, grade_basis, note))
         else:
-            note = f"Оценка {grade}. Очки за оценки в центре не начисляются."
+            note = notes.stored(notes.GRADE_NOT_COUNTED, grade=grade)
             wanted.append(Wanted(Component.GRADE, 0, grade_basis, note))
     return wanted
 
@@ -443,13 +437,13 @@ def kudos_give(*, lesson: Lesson, student: Student, actor, note: str = "") -> tu
     """A teacher's «молодец на занятии»: once per child per lesson. Returns (award, created)."""
     note = (note or "").strip()
     if len(note) > 200:
-        raise ValidationError("Слишком длинная похвала: не больше 200 символов.", code="note_too_long")
+        raise ValidationError(_("Слишком длинная похвала: не больше 200 символов."), code="note_too_long")
     mark = AttendanceMark.objects.filter(
         organization_id=lesson.organization_id, lesson=lesson, student=student
     ).first()
     if mark is None or mark.status not in (AttendanceStatus.PRESENT, AttendanceStatus.LATE):
         raise ValidationError(
-            "Похвалить можно только ребёнка, который был на занятии: сначала отметьте его.",
+            _("Похвалить можно только ребёнка, который был на занятии: сначала отметьте его."),
             code="not_present",
         )
     org = lesson.organization
@@ -462,9 +456,12 @@ def kudos_give(*, lesson: Lesson, student: Student, actor, note: str = "") -> tu
         if existing is not None:
             return existing, False
         amount = rules.xp_kudos if rules.enabled and rules.count_kudos else 0
-        text = "Молодец на занятии!" + (f" {note}" if note else "")
-        if amount == 0:
-            text += " (очки за похвалу в центре не начисляются)"
+        if note:
+            text = notes.stored(
+                notes.KUDOS_WITH_TEXT if amount else notes.KUDOS_WITH_TEXT_NOT_COUNTED, text=note
+            )
+        else:
+            text = notes.KUDOS if amount else notes.KUDOS_NOT_COUNTED
         delta = _settle(
             org_id=org.pk,
             student_id=student.pk,
@@ -553,9 +550,9 @@ def badges_evaluate(
 def badge_grant(*, badge: Badge, student: Student, actor, note: str = "") -> BadgeAward:
     """A teacher-awarded badge; giving it again changes nothing."""
     if badge.rule != BadgeRule.TEACHER:
-        raise ValidationError("Этот значок выдаётся автоматически, по правилу.", code="not_manual")
+        raise ValidationError(_("Этот значок выдаётся автоматически, по правилу."), code="not_manual")
     if badge.organization_id != student.organization_id:
-        raise ValidationError("Значок и ребёнок из разных организаций.", code="wrong_org")
+        raise ValidationError(_("Значок и ребёнок из разных организаций."), code="wrong_org")
     with transaction.atomic():
         award, _created = BadgeAward.objects.get_or_create(
             organization_id=badge.organization_id,
@@ -573,28 +570,30 @@ def badge_grant(*, badge: Badge, student: Student, actor, note: str = "") -> Bad
 def _badge_clean(*, org: Organization, fields: dict, pk: int | None = None) -> dict:
     name = (fields.get("name") or "").strip()
     if not name:
-        raise ValidationError("Дайте значку название.", code="name_required")
+        raise ValidationError(_("Дайте значку название."), code="name_required")
     rule = fields.get("rule")
     if rule not in BadgeRule.values:
-        raise ValidationError("Выберите правило значка.", code="invalid_rule")
+        raise ValidationError(_("Выберите правило значка."), code="invalid_rule")
     event = fields.get("event") or ""
     threshold = fields.get("threshold")
     threshold = 1 if threshold is None else threshold
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
-        raise ValidationError("«Сколько нужно» — целое число от 1.", code="invalid_threshold")
+        raise ValidationError(_("«Сколько нужно» — целое число от 1."), code="invalid_threshold")
     if rule in (BadgeRule.COUNT, BadgeRule.FIRST) and event not in BadgeEvent.values:
-        raise ValidationError("Выберите, за какое событие даётся значок.", code="event_required")
+        raise ValidationError(_("Выберите, за какое событие даётся значок."), code="event_required")
     if rule == BadgeRule.STREAK:
         event = BadgeEvent.VISIT
         if threshold > STREAK_MAX_WEEKS:
             raise ValidationError(
-                "Такой значок никогда не выдадут: серия больше %(max)d недель подряд невозможна за время курса.",
+                _(
+                    "Такой значок никогда не выдадут: серия больше %(max)d недель подряд невозможна за время курса."
+                ),
                 code="never_fires",
                 params={"max": STREAK_MAX_WEEKS},
             )
     if rule == BadgeRule.COUNT and threshold > COUNT_MAX:
         raise ValidationError(
-            "Такой значок никогда не выдадут: больше %(max)d раз — слишком много.",
+            _("Такой значок никогда не выдадут: больше %(max)d раз — слишком много."),
             code="never_fires",
             params={"max": COUNT_MAX},
         )
@@ -602,15 +601,17 @@ def _badge_clean(*, org: Organization, fields: dict, pk: int | None = None) -> d
         event = ""
         if threshold > MILESTONE_MAX:
             raise ValidationError(
-                "Такой значок никогда не выдадут: больше %(max)d очков не набрать.",
+                _("Такой значок никогда не выдадут: больше %(max)d очков не набрать."),
                 code="never_fires",
                 params={"max": MILESTONE_MAX},
             )
         rules = selectors.rules_for(org=org)
         if not rules.enabled or not selectors.any_xp_source(rules=rules):
             raise ValidationError(
-                "Такой значок никогда не выдадут: сейчас центр не начисляет очков ни за что. Сначала "
-                "включите очки в правилах.",
+                _(
+                    "Такой значок никогда не выдадут: сейчас центр не начисляет очков ни за что. Сначала "
+                    "включите очки в правилах."
+                ),
                 code="never_fires",
             )
     if rule == BadgeRule.FIRST:
@@ -619,12 +620,12 @@ def _badge_clean(*, org: Organization, fields: dict, pk: int | None = None) -> d
         event, threshold = "", 1
     color = fields.get("color") or "#2f6fdf"
     if not COLOR_RE.match(color):
-        raise ValidationError("Цвет — в виде #1a2b3c.", code="invalid_color")
+        raise ValidationError(_("Цвет — в виде #1a2b3c."), code="invalid_color")
     symbol = (fields.get("symbol") or "★").strip()[:2] or "★"
     # Compared in Python: SQLite folds case for ASCII only, and badge names are Russian.
     others = Badge.objects.filter(organization=org).exclude(pk=pk).values_list("name", flat=True)
     if any(other.casefold() == name.casefold() for other in others):
-        raise ValidationError("Значок с таким названием уже есть.", code="duplicate")
+        raise ValidationError(_("Значок с таким названием уже есть."), code="duplicate")
     return {
         "name": name[:80],
         "description": (fields.get("description") or "").strip()[:300],
@@ -679,14 +680,14 @@ RULE_FIELDS = (
     "coins_per_kudos",
 )
 XP_FIELD_LABELS = {
-    "xp_visit": "очки за посещение",
-    "xp_on_time": "бонус за приход вовремя",
-    "xp_kudos": "очки за «молодец на занятии»",
-    "xp_homework": "очки за сданное домашнее задание",
-    "xp_good_grade": "очки за оценку 4 или 5",
-    "daily_cap": "лимит очков в день",
-    "coins_per_visit": "монет за посещение",
-    "coins_per_kudos": "монет за «молодец»",
+    "xp_visit": gettext_lazy("очки за посещение"),
+    "xp_on_time": gettext_lazy("бонус за приход вовремя"),
+    "xp_kudos": gettext_lazy("очки за «молодец на занятии»"),
+    "xp_homework": gettext_lazy("очки за сданное домашнее задание"),
+    "xp_good_grade": gettext_lazy("очки за оценку 4 или 5"),
+    "daily_cap": gettext_lazy("лимит очков в день"),
+    "coins_per_visit": gettext_lazy("монет за посещение"),
+    "coins_per_kudos": gettext_lazy("монет за «молодец»"),
 }
 
 
@@ -695,7 +696,9 @@ def gamification_settings_update(*, org: Organization, **fields) -> Gamification
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise ValidationError(
-            "Неизвестная настройка: %(names)s.", code="unknown", params={"names": ", ".join(sorted(unknown))}
+            _("Неизвестная настройка: %(names)s."),
+            code="unknown",
+            params={"names": ", ".join(sorted(unknown))},
         )
     with transaction.atomic():
         # The row may appear at any moment (an award saves the defaults to get a stamp): make sure it
@@ -708,29 +711,31 @@ def gamification_settings_update(*, org: Organization, **fields) -> Gamification
             value = getattr(rules, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValidationError(
-                    "«%(label)s» — целое число.", code="not_a_number", params={"label": label}
+                    _("«%(label)s» — целое число."), code="not_a_number", params={"label": label}
                 )
             if value < 0:
                 raise ValidationError(
-                    "«%(label)s» не может быть отрицательным: очки у детей не отнимаем.",
+                    _("«%(label)s» не может быть отрицательным: очки у детей не отнимаем."),
                     code="negative_xp",
                     params={"label": label},
                 )
             if value > XP_MAX:
                 raise ValidationError(
-                    "«%(label)s» — не больше %(max)d.",
+                    _("«%(label)s» — не больше %(max)d."),
                     code="too_much",
                     params={"label": label, "max": XP_MAX},
                 )
         if rules.count_visits and rules.daily_cap and rules.daily_cap < rules.xp_visit:
             raise ValidationError(
-                "Лимит в день (%(cap)d) меньше очков за одно посещение (%(visit)d): ребёнок никогда не получит "
-                "полных очков. Увеличьте лимит или поставьте 0 (без лимита).",
+                _(
+                    "Лимит в день (%(cap)d) меньше очков за одно посещение (%(visit)d): ребёнок никогда не получит "
+                    "полных очков. Увеличьте лимит или поставьте 0 (без лимита)."
+                ),
                 code="cap_below_visit",
                 params={"cap": rules.daily_cap, "visit": rules.xp_visit},
             )
         if not 1 <= rules.leaderboard_top <= 20:
-            raise ValidationError("Рейтинг: показывайте от 1 до 20 лучших.", code="invalid_top")
+            raise ValidationError(_("Рейтинг: показывайте от 1 до 20 лучших."), code="invalid_top")
         rules.full_clean(exclude=["organization"], validate_unique=False)
         # A new stamp with the new rules: every process's next award reads them.
         rules.config_version = uuid.uuid4()
@@ -964,11 +969,11 @@ def reward_create(
 ) -> Reward:
     title = (title or "").strip()
     if not title:
-        raise ValidationError("Назовите награду.", code="title_required")
+        raise ValidationError(_("Назовите награду."), code="title_required")
     if not isinstance(price, int) or price < 1:
-        raise ValidationError("Цена — целое число монет, не меньше 1.", code="invalid_price")
+        raise ValidationError(_("Цена — целое число монет, не меньше 1."), code="invalid_price")
     if not isinstance(stock, int) or stock < 0:
-        raise ValidationError("Количество не может быть отрицательным.", code="invalid_stock")
+        raise ValidationError(_("Количество не может быть отрицательным."), code="invalid_stock")
     with transaction.atomic():
         reward = Reward(
             organization=org, title=title[:120], price=price, stock=stock, description=description[:300]
@@ -984,11 +989,11 @@ def reward_update(
     """Change a reward's name, price or stock; requests already made keep the price they were made at."""
     title = (title or "").strip()
     if not title:
-        raise ValidationError("Назовите награду.", code="title_required")
+        raise ValidationError(_("Назовите награду."), code="title_required")
     if not isinstance(price, int) or isinstance(price, bool) or price < 1:
-        raise ValidationError("Цена — целое число монет, не меньше 1.", code="invalid_price")
+        raise ValidationError(_("Цена — целое число монет, не меньше 1."), code="invalid_price")
     if not isinstance(stock, int) or isinstance(stock, bool) or stock < 0:
-        raise ValidationError("Количество не может быть отрицательным.", code="invalid_stock")
+        raise ValidationError(_("Количество не может быть отрицательным."), code="invalid_stock")
     with transaction.atomic():
         fresh = Reward.objects.select_for_update().get(organization_id=reward.organization_id, pk=reward.pk)
         fresh.title, fresh.price, fresh.stock = title[:120], price, stock
@@ -1001,17 +1006,17 @@ def reward_update(
 def reward_request_create(*, reward: Reward, student: Student) -> RewardRequest:
     """A child asks for a reward: the coins are held at once, so two requests can never overspend."""
     if reward.organization_id != student.organization_id:
-        raise ValidationError("Награда из другого центра.", code="wrong_org")
+        raise ValidationError(_("Награда из другого центра."), code="wrong_org")
     with transaction.atomic():
         totals = _totals_locked(org_id=student.organization_id, student_id=student.pk)
         fresh = Reward.objects.select_for_update().get(organization_id=reward.organization_id, pk=reward.pk)
         if not fresh.is_active:
-            raise ValidationError("Этой награды больше нет в магазине.", code="inactive")
+            raise ValidationError(_("Этой награды больше нет в магазине."), code="inactive")
         if fresh.stock < 1:
-            raise ValidationError("Эта награда закончилась.", code="out_of_stock")
+            raise ValidationError(_("Эта награда закончилась."), code="out_of_stock")
         if totals.coins < fresh.price:
             raise ValidationError(
-                "Не хватает монет: нужно %(price)d, а у тебя %(coins)d.",
+                _("Не хватает монет: нужно %(price)d, а у тебя %(coins)d."),
                 code="not_enough_coins",
                 params={"price": fresh.price, "coins": totals.coins},
             )
@@ -1019,7 +1024,10 @@ def reward_request_create(*, reward: Reward, student: Student) -> RewardRequest:
             organization_id=student.organization_id, reward=fresh, student=student, price=fresh.price
         )
         _coin_append(
-            totals=totals, source_key=f"shop:{request.pk}", amount=-fresh.price, note=f"Заказ: {fresh.title}"
+            totals=totals,
+            source_key=f"shop:{request.pk}",
+            amount=-fresh.price,
+            note=notes.stored(notes.ORDER, title=fresh.title),
         )
     return request
 
@@ -1031,7 +1039,7 @@ def reward_request_decide(*, request: RewardRequest, actor, approve: bool, note:
             organization_id=request.organization_id, pk=request.pk
         )
         if fresh.status != RequestStatus.PENDING:
-            raise ValidationError("По этой заявке уже есть решение.", code="already_decided")
+            raise ValidationError(_("По этой заявке уже есть решение."), code="already_decided")
         totals = _totals_locked(org_id=fresh.organization_id, student_id=fresh.student_id)
         if approve:
             reward = Reward.objects.select_for_update().get(
@@ -1039,7 +1047,7 @@ def reward_request_decide(*, request: RewardRequest, actor, approve: bool, note:
             )
             if reward.stock < 1:
                 raise ValidationError(
-                    "Награда закончилась: откажите в заявке (монеты вернутся) или пополните запас.",
+                    _("Награда закончилась: откажите в заявке (монеты вернутся) или пополните запас."),
                     code="out_of_stock",
                 )
             Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
@@ -1049,7 +1057,7 @@ def reward_request_decide(*, request: RewardRequest, actor, approve: bool, note:
                 totals=totals,
                 source_key=f"shop:{fresh.pk}",
                 amount=fresh.price,
-                note="Заявка отклонена — монеты вернулись",
+                note=notes.REQUEST_REJECTED,
             )
             fresh.status = RequestStatus.REJECTED
         fresh.decided_by = actor
@@ -1067,15 +1075,15 @@ def _goal_clean(
 ) -> dict:
     title = (title or "").strip()
     if not title:
-        raise ValidationError("Назовите цель группы.", code="title_required")
+        raise ValidationError(_("Назовите цель группы."), code="title_required")
     if group is None or group.organization_id != org.pk:
-        raise ValidationError("Группа из другой организации.", code="wrong_org")
+        raise ValidationError(_("Группа из другой организации."), code="wrong_org")
     if not isinstance(target_xp, int) or isinstance(target_xp, bool) or target_xp < 1:
-        raise ValidationError("Цель — целое число очков, не меньше 1.", code="invalid_target")
+        raise ValidationError(_("Цель — целое число очков, не меньше 1."), code="invalid_target")
     if ends_on < starts_on:
-        raise ValidationError("Дата окончания раньше даты начала.", code="dates_order")
+        raise ValidationError(_("Дата окончания раньше даты начала."), code="dates_order")
     if (ends_on - starts_on).days > 366:
-        raise ValidationError("Цель группы — не дольше года.", code="too_long")
+        raise ValidationError(_("Цель группы — не дольше года."), code="too_long")
     rules = selectors.rules_for(org=org)
     weeks = (ends_on - starts_on).days // 7 + 1
     children = selectors.group_students(org=org, group=group).count() or group.capacity or 1
@@ -1083,8 +1091,10 @@ def _goal_clean(
     ceiling = children * weeks * 3 * per_lesson
     if target_xp > ceiling:
         raise ValidationError(
-            "Такую цель группа не сможет достичь: даже при трёх занятиях в неделю у всех детей выйдет не больше "
-            "%(max)d очков.",
+            _(
+                "Такую цель группа не сможет достичь: даже при трёх занятиях в неделю у всех детей выйдет не больше "
+                "%(max)d очков."
+            ),
             code="never_reached",
             params={"max": ceiling},
         )
@@ -1194,83 +1204,93 @@ def _quest_clean(
 ) -> tuple[dict, list[tuple[str, int]], list]:
     title = (fields.get("title") or "").strip()
     if not title:
-        raise ValidationError("Назовите квест.", code="title_required")
+        raise ValidationError(_("Назовите квест."), code="title_required")
     kind = fields.get("kind") or QuestKind.SOLO
     if kind not in QuestKind.values:
-        raise ValidationError("Выберите вид квеста: личный или командный.", code="invalid_kind")
+        raise ValidationError(_("Выберите вид квеста: личный или командный."), code="invalid_kind")
     group = fields.get("group")
     if group is not None and group.organization_id != org.pk:
-        raise ValidationError("Группа из другой организации.", code="wrong_org")
+        raise ValidationError(_("Группа из другой организации."), code="wrong_org")
     if kind == QuestKind.TEAM and group is None:
-        raise ValidationError("Командный квест проходит вся группа: выберите группу.", code="group_required")
+        raise ValidationError(
+            _("Командный квест проходит вся группа: выберите группу."), code="group_required"
+        )
     starts_on, ends_on = fields.get("starts_on"), fields.get("ends_on")
     if not isinstance(starts_on, dt.date) or not isinstance(ends_on, dt.date):
-        raise ValidationError("Укажите даты квеста.", code="dates_required")
+        raise ValidationError(_("Укажите даты квеста."), code="dates_required")
     if ends_on < starts_on:
-        raise ValidationError("Дата окончания раньше даты начала.", code="dates_order")
+        raise ValidationError(_("Дата окончания раньше даты начала."), code="dates_order")
     if (ends_on - starts_on).days > 366:
-        raise ValidationError("Квест — не дольше года.", code="too_long")
+        raise ValidationError(_("Квест — не дольше года."), code="too_long")
     steps = [(metric, target) for metric, target in (fields.get("steps") or []) if metric]
     if not steps:
         raise ValidationError(
-            "Добавьте хотя бы один шаг: что нужно сделать и сколько раз.", code="steps_required"
+            _("Добавьте хотя бы один шаг: что нужно сделать и сколько раз."), code="steps_required"
         )
     if len(steps) > QUEST_STEPS_MAX:
         raise ValidationError(
-            "Не больше %(max)d шагов в одном квесте.", code="too_many_steps", params={"max": QUEST_STEPS_MAX}
+            _("Не больше %(max)d шагов в одном квесте."),
+            code="too_many_steps",
+            params={"max": QUEST_STEPS_MAX},
         )
     for metric, target in steps:
         if metric not in QuestMetric.values:
-            raise ValidationError("Неизвестный шаг квеста.", code="invalid_metric")
+            raise ValidationError(_("Неизвестный шаг квеста."), code="invalid_metric")
         if not isinstance(target, int) or isinstance(target, bool) or target < 1:
-            raise ValidationError("Сколько раз — целое число от 1.", code="invalid_target")
+            raise ValidationError(_("Сколько раз — целое число от 1."), code="invalid_target")
         if target > QUEST_TARGET_MAX[metric]:
             raise ValidationError(
-                "Такой шаг никогда не выполнить: «%(step)s» — не больше %(max)d.",
+                _("Такой шаг никогда не выполнить: «%(step)s» — не больше %(max)d."),
                 code="never_completes",
                 params={"step": QuestMetric(metric).label, "max": QUEST_TARGET_MAX[metric]},
             )
     rewards = {}
-    for name, label in (("reward_xp", "награда, очков"), ("reward_coins", "награда, монет")):
+    for name, label in (("reward_xp", _("награда, очков")), ("reward_coins", _("награда, монет"))):
         value = fields.get(name) or 0
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ValidationError("«%(label)s» — целое число.", code="not_a_number", params={"label": label})
+            raise ValidationError(
+                _("«%(label)s» — целое число."), code="not_a_number", params={"label": label}
+            )
         if value < 0:
             raise ValidationError(
-                "«%(label)s» не может быть отрицательной: очки у детей не отнимаем.",
+                _("«%(label)s» не может быть отрицательной: очки у детей не отнимаем."),
                 code="negative_xp",
                 params={"label": label},
             )
         if value > XP_MAX:
             raise ValidationError(
-                "«%(label)s» — не больше %(max)d.", code="too_much", params={"label": label, "max": XP_MAX}
+                _("«%(label)s» — не больше %(max)d."), code="too_much", params={"label": label, "max": XP_MAX}
             )
         rewards[name] = value
     badge = fields.get("reward_badge")
     if badge is not None:
         if badge.organization_id != org.pk:
-            raise ValidationError("Значок из другой организации.", code="wrong_org")
+            raise ValidationError(_("Значок из другой организации."), code="wrong_org")
         if badge.rule != BadgeRule.TEACHER:
             raise ValidationError(
-                "Наградой за квест может быть только значок, который выдают вручную (правило «Выдаёт педагог»): "
-                "остальные значки выдаются по своим правилам.",
+                _(
+                    "Наградой за квест может быть только значок, который выдают вручную (правило «Выдаёт педагог»): "
+                    "остальные значки выдаются по своим правилам."
+                ),
                 code="badge_not_manual",
             )
     requires = list(fields.get("requires") or [])
     for required in requires:
         if required.organization_id != org.pk:
-            raise ValidationError("Квест из другой организации.", code="wrong_org")
+            raise ValidationError(_("Квест из другой организации."), code="wrong_org")
         if quest_id is not None and required.pk == quest_id:
             raise ValidationError(
-                "Квест не может зависеть сам от себя: уберите его из списка «Сначала пройти».",
+                _("Квест не может зависеть сам от себя: уберите его из списка «Сначала пройти»."),
                 code="depends_on_itself",
             )
         if required.kind != kind or (
             kind == QuestKind.TEAM and required.group_id != getattr(group, "pk", None)
         ):
             raise ValidationError(
-                "«%(title)s» нельзя сделать условием: личный квест может зависеть только от личных, командный — "
-                "от командных квестов той же группы.",
+                _(
+                    "«%(title)s» нельзя сделать условием: личный квест может зависеть только от личных, командный — "
+                    "от командных квестов той же группы."
+                ),
                 code="prerequisite_kind",
                 params={"title": required.title},
             )
@@ -1279,7 +1299,9 @@ def _quest_clean(
         if cycle:
             chain = " → ".join(f"«{q.title}»" for q in [Quest(pk=quest_id, title=title), *cycle])
             raise ValidationError(
-                "Квест зависит сам от себя по цепочке %(chain)s: его никогда не открыть. Уберите одно из условий.",
+                _(
+                    "Квест зависит сам от себя по цепочке %(chain)s: его никогда не открыть. Уберите одно из условий."
+                ),
                 code="depends_on_itself",
                 params={"chain": chain},
             )
@@ -1330,11 +1352,15 @@ def _quest_reward(*, org: Organization, quest: Quest, totals: StudentXp, day: dt
     source_key = quest_source_key(quest.pk, totals.student_id)
     parts = []
     if quest.reward_coins:
-        parts.append(f"+{quest.reward_coins} монет")
+        parts.append(notes.stored(notes.REWARD_COINS, coins=quest.reward_coins))
     if quest.reward_badge_id:
-        parts.append(f"значок «{quest.reward_badge.name}»")
-    what = "командный квест" if quest.kind == QuestKind.TEAM else "квест"
-    note = f"Пройден {what} «{quest.title}»!" + (f" Награда: {', '.join(parts)}." if parts else "")
+        parts.append(notes.stored(notes.REWARD_BADGE, name=quest.reward_badge.name))
+    team = quest.kind == QuestKind.TEAM
+    if parts:
+        template = notes.TEAM_QUEST_DONE_REWARD if team else notes.QUEST_DONE_REWARD
+        note = notes.stored(template, title=quest.title, reward=", ".join(parts))
+    else:
+        note = notes.stored(notes.TEAM_QUEST_DONE if team else notes.QUEST_DONE, title=quest.title)
     delta = _settle(
         org_id=org.pk,
         student_id=totals.student_id,
@@ -1351,7 +1377,7 @@ def _quest_reward(*, org: Organization, quest: Quest, totals: StudentXp, day: dt
             organization=org,
             badge_id=quest.reward_badge_id,
             student_id=totals.student_id,
-            defaults={"awarded_on": day, "note": f"За квест «{quest.title}»"[:300]},
+            defaults={"awarded_on": day, "note": notes.stored(notes.FOR_QUEST, title=quest.title)},
         )
     return delta
 

@@ -4,12 +4,14 @@ sends nothing twice."""
 
 import datetime as dt
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kruzhok.accounts.models import Organization
 from kruzhok.lib.dates import org_timezone
 from kruzhok.lib.tenancy import for_each_organisation
-from kruzhok.messaging import texts
 from kruzhok.messaging.models import Message, MessageKind
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
@@ -20,17 +22,109 @@ from kruzhok.school.models import (
     StudentGuardian,
 )
 
-MONTHS = [
-    "января", "февраля", "марта", "апреля", "мая", "июня",
-    "июля", "августа", "сентября", "октября", "ноября", "декабря",
-]  # fmt: skip
-WEEKDAYS = ["понедельник", "вторник", "среду", "четверг", "пятницу", "субботу", "воскресенье"]
+# «в среду»: Django's date format knows only the nominative weekday («среда»), and a sentence needs the
+# form after «в»; English takes the plain name («on Wednesday»).
+WEEKDAYS_AFTER_V = [
+    pgettext_lazy("weekday after «в»", "понедельник"),
+    pgettext_lazy("weekday after «в»", "вторник"),
+    pgettext_lazy("weekday after «в»", "среду"),
+    pgettext_lazy("weekday after «в»", "четверг"),
+    pgettext_lazy("weekday after «в»", "пятницу"),
+    pgettext_lazy("weekday after «в»", "субботу"),
+    pgettext_lazy("weekday after «в»", "воскресенье"),
+]
+
+# The lesson named whole, so each language words it its own way («занятие по робототехнике» /
+# «robotics lesson»); one entry per Subject value (kruzhok.school.models.Subject).
+LESSON_OF_SUBJECT = {
+    "robotics": gettext_lazy("занятие по робототехнике"),
+    "programming": gettext_lazy("занятие по программированию"),
+    "english": gettext_lazy("занятие по английскому языку"),
+    "chess": gettext_lazy("занятие по шахматам"),
+    "drawing": gettext_lazy("занятие по рисованию"),
+    "dance": gettext_lazy("занятие по танцам"),
+    "music": gettext_lazy("занятие по музыке"),
+    "math": gettext_lazy("занятие по математике"),
+    "sports": gettext_lazy("занятие по спорту"),
+    "theatre": gettext_lazy("занятие по театральному мастерству"),
+    "science": gettext_lazy("занятие по естественным наукам"),
+}
 
 
-def _when(moment: dt.datetime, zone) -> str:
-    """«в среду, 3 декабря, в 16:00» in the organisation's zone."""
+def _moment(moment: dt.datetime, zone, prefix: str = "") -> dict[str, str]:
+    """The words of a lesson's time in the organisation's zone, in the active language:
+    weekday («среду»), date («3 декабря», from Django's localized month names) and time («16:00»)."""
     local = moment.astimezone(zone)
-    return f"в {WEEKDAYS[local.weekday()]}, {local.day} {MONTHS[local.month - 1]}, в {local:%H:%M}"
+    return {
+        f"{prefix}weekday": str(WEEKDAYS_AFTER_V[local.weekday()]),
+        f"{prefix}date": dateformat.format(local, "j E"),
+        f"{prefix}time": dateformat.format(local, "H:i"),
+    }
+
+
+def _lesson_words(course) -> str:
+    words = LESSON_OF_SUBJECT.get(course.subject)
+    if words is not None:
+        return str(words)
+    return _("занятие «%(title)s»") % {"title": course.title}
+
+
+def reminder_text(*, lesson: Lesson, student: Student, zone) -> tuple[str, str]:
+    """(subject, body) of a lesson reminder in the active language."""
+    when = _moment(lesson.starts_at, zone)
+    subject = _("%(child)s: занятие в %(weekday)s, %(date)s, в %(time)s") % {
+        "child": student.first_name,
+        **when,
+    }
+    body = _(
+        "Напоминаем: %(child)s, %(lesson)s в %(weekday)s, %(date)s, в %(time)s (группа «%(group)s»). Ждём!"
+    ) % {
+        "child": student.first_name,
+        "lesson": _lesson_words(lesson.group.course),
+        "group": lesson.group.name,
+        **when,
+    }
+    return subject, body
+
+
+def change_text(*, lesson: Lesson, change: str, old: dt.datetime, reason: str, zone) -> tuple[str, str]:
+    """(subject without the child's name, body) of a lesson cancelled or moved, in the active language."""
+    words = {"lesson": _lesson_words(lesson.group.course), "group": lesson.group.name}
+    if change == "cancelled":
+        when = _moment(old, zone)
+        subject = _("занятие в %(weekday)s, %(date)s, в %(time)s отменено") % when
+        body = _("%(lesson)s в %(weekday)s, %(date)s, в %(time)s (группа «%(group)s») отменено.") % {
+            **words,
+            **when,
+        }
+    else:
+        when = _moment(lesson.starts_at, zone)
+        subject = _("занятие перенесено: в %(weekday)s, %(date)s, в %(time)s") % when
+        body = _(
+            "%(lesson)s (группа «%(group)s») перенесено с %(old_weekday)s, %(old_date)s, в %(old_time)s "
+            "на %(weekday)s, %(date)s, в %(time)s."
+        ) % {**words, **when, **_moment(old, zone, prefix="old_")}
+    body = capfirst(body)
+    if reason:
+        body = _("%(notice)s Причина: %(reason)s") % {"notice": body, "reason": reason[:300]}
+    return subject, body
+
+
+def renewal_text(*, student: Student, ends: dt.date, lessons_left: int) -> tuple[str, str]:
+    """(subject, body) of a renewal reminder in the active language."""
+    words = {"child": student.first_name, "date": dateformat.format(ends, "j E"), "left": lessons_left}
+    if lessons_left > 0:
+        body = _(
+            "Абонемент %(child)s действует до %(date)s, осталось занятий: %(left)s. "
+            "Чтобы не было перерыва, продлите его у администратора центра."
+        )
+    else:
+        body = _(
+            "Абонемент %(child)s действует до %(date)s, занятия по нему закончились. "
+            "Чтобы не было перерыва, продлите его у администратора центра."
+        )
+    subject = _("%(child)s: пора продлить абонемент") % words
+    return subject, body % words
 
 
 def _families(*, org: Organization, group_ids: list[int]) -> dict[int, list[tuple]]:
@@ -107,18 +201,14 @@ def lesson_reminders_enqueue(*, org: Organization, now: dt.datetime | None = Non
     for key, (lesson, guardian, student) in keys.items():
         if key in sent_before:
             continue
-        course = lesson.group.course
+        subject, body = reminder_text(lesson=lesson, student=student, zone=zone)
         _send_once(
             org=org,
             guardian=guardian,
             student=student,
             kind=MessageKind.LESSON_REMINDER,
-            subject=f"{student.first_name}: занятие {_when(lesson.starts_at, zone)}",
-            body=(
-                f"Напоминаем: {student.first_name}, "
-                f"{texts.lesson_phrase(subject=course.subject, course_title=course.title)[3:]} "
-                f"{_when(lesson.starts_at, zone)} (группа «{lesson.group.name}»). Ждём!"
-            ),
+            subject=subject,
+            body=body,
             key=key,
         )
         sent += 1
@@ -147,20 +237,7 @@ def lesson_change_notify(
     now = timezone.now()
     if max(old, lesson.starts_at) < now:
         return 0
-    course = lesson.group.course
-    what = texts.lesson_phrase(subject=course.subject, course_title=course.title)[3:]
-    what = what[:1].upper() + what[1:]
-    if change == "cancelled":
-        subject = f"Занятие {_when(old, zone)} отменено"
-        body = f"{what} {_when(old, zone)} (группа «{lesson.group.name}») отменено."
-    else:
-        subject = f"Занятие перенесено: {_when(lesson.starts_at, zone)}"
-        body = (
-            f"{what} (группа «{lesson.group.name}») перенесено {_when(old, zone).replace('в ', 'с ', 1)} "
-            f"на {_when(lesson.starts_at, zone).removeprefix('в ')}."
-        )
-    if reason:
-        body += f" Причина: {reason[:300]}"
+    subject, body = change_text(lesson=lesson, change=change, old=old, reason=reason, zone=zone)
     sent = 0
     stamp = int(lesson.starts_at.timestamp())
     for guardian, student in _families(org=org, group_ids=[lesson.group_id]).get(lesson.group_id, []):
@@ -172,7 +249,7 @@ def lesson_change_notify(
             guardian=guardian,
             student=student,
             kind=MessageKind.LESSON_CHANGE,
-            subject=f"{student.first_name}: {subject[:1].lower()}{subject[1:]}",
+            subject=f"{student.first_name}: {subject}",
             body=body,
             key=key,
         )
@@ -191,12 +268,7 @@ def renewal_reminder_enqueue(
         ends = dt.date.fromisoformat(valid_to)
     except (TypeError, ValueError):
         return 0
-    left = int(lessons_left or 0)
-    left_text = f", осталось занятий: {left}" if left > 0 else ", занятия по нему закончились"
-    body = (
-        f"Абонемент {student.first_name} действует до {ends.day} {MONTHS[ends.month - 1]}{left_text}. "
-        "Чтобы не было перерыва, продлите его у администратора центра."
-    )
+    subject, body = renewal_text(student=student, ends=ends, lessons_left=int(lessons_left or 0))
     sent = 0
     links = StudentGuardian.objects.filter(organization=org, student=student).select_related(
         "guardian", "guardian__user"
@@ -210,7 +282,7 @@ def renewal_reminder_enqueue(
             guardian=link.guardian,
             student=student,
             kind=MessageKind.RENEWAL,
-            subject=f"{student.first_name}: пора продлить абонемент",
+            subject=subject,
             body=body,
             key=key,
         )

@@ -136,7 +136,7 @@ def xp_profile(request: HttpRequest, pk: Id):
             {
                 "amount": a.amount,
                 "component": a.component,
-                "note": a.note,
+                "note": a.note_shown,
                 "occurred_on": a.occurred_on.isoformat(),
             }
             for a in page["log"]
