@@ -101,7 +101,8 @@ def change_text(*, lesson: Lesson, change: str, old: dt.datetime, reason: str, z
         when = _moment(lesson.starts_at, zone)
         subject = _("занятие перенесено: в %(weekday)s, %(date)s, в %(time)s") % when
         body = _(
-            "%(lesson)s (группа «%(group)s») перенесено с %(old_weekday)s, %(old_date)s, в %(old_time)s "
+            # «с %(old_date)s», not «с %(old_weekday)s»: after «с» Russian needs the genitive («со среды»).
+            "%(lesson)s (группа «%(group)s») перенесено с %(old_date)s, %(old_time)s, "
             "на %(weekday)s, %(date)s, в %(time)s."
         ) % {**words, **when, **_moment(old, zone, prefix="old_")}
     body = capfirst(body)

@@ -852,8 +852,14 @@ def test_a_moved_lesson_and_a_renewal_in_english_have_no_russian_but_names(alpha
         )
     assert subject == "lesson moved to Friday, 5 June at 17:00"
     assert body == (
-        "The robotics lesson (group “Роботы-1 (alpha)”) has been moved from Wednesday, 3 June at 16:00 "
+        "The robotics lesson (group “Роботы-1 (alpha)”) has been moved from 3 June at 16:00 "
         "to Friday, 5 June at 17:00. Reason: Ремонт"
+    )
+    # Russian after «с» would need the genitive weekday («со среды»): the old day is named by its date.
+    _, russian_body = automatic.change_text(lesson=alpha.lesson, change="moved", old=old, reason="", zone=zone)
+    assert russian_body == (
+        "Занятие по робототехнике (группа «Роботы-1 (alpha)») перенесено с 3 июня, 16:00, "
+        "на пятницу, 5 июня, в 17:00."
     )
     assert renewal_subject == "Маша: time to renew the subscription"
     assert renewal_body.startswith("Маша’s subscription is valid until 5 December, lessons left: 2.")
