@@ -217,3 +217,11 @@ def seed_other_areas(*, report: SeedReport, seed: int):
     for org in report.orgs:
         yield f"messaging {org.slug}", seed_messaging(org=org, seed=seed)
     yield "risk", seed_risk(orgs=report.orgs, today=report.today)
+    # The data-quality page reads the latest snapshot: without one a fresh demo would show no checks.
+    from kruzhok.dataquality.services import snapshot_take
+    from kruzhok.lib.tenancy import tenant_context
+
+    for org in report.orgs:
+        with tenant_context(org.pk):
+            snapshot = snapshot_take(org=org, today=report.today)
+        yield f"data quality {org.slug}", snapshot.counts.get("all", {})

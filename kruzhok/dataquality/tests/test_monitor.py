@@ -99,6 +99,9 @@ def test_the_page_reads_the_snapshot_and_recounts_only_when_asked(
     client = client_as(alpha.manager)
     page = client.get(reverse("dataquality:index")).content.decode()
     assert "Проверок ещё не было" in page
+    # Nothing checked yet is not "0 problems": every check shows a dash, none a green zero.
+    dashes = page.count('dq-count" title="Ещё не проверялось.">—<')
+    assert dashes >= 7 and dashes == page.count("dq-count")
     snapshot_take(org=alpha.org)
     lesson = _unmarked_lesson(alpha)
     url = reverse("attendance:lesson", args=[lesson.pk])
