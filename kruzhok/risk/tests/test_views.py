@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from kruzhok.accounts.models import Membership, Role
-from kruzhok.risk.models import AlertStatus, RiskAlert, RiskAlertAction
+from kruzhok.risk.models import AlertStatus, RiskAlert, RiskAlertAction, RiskScore
 from kruzhok.risk.services import risk_score_compute
 from kruzhok.risk.tests.helpers import fading_child
 from kruzhok.testing import factories as f
@@ -75,6 +75,26 @@ def test_the_risk_card_shows_reasons_history_and_when_interest_began_to_fall(cli
     assert "пропустил 3 занятия подряд" in body
     assert "Интерес начал падать примерно с" in body
     assert "Записать действие" in body
+
+
+@pytest.mark.django_db
+def test_the_card_promises_the_decline_line_only_when_the_chart_can_draw_it(client_as, alpha, flagged):
+    scores = list(RiskScore.objects.filter(enrollment=alpha.enrollment).order_by("scored_on"))
+    first, latest = scores[0], scores[-1]
+    card = reverse("risk:card", args=[alpha.enrollment.pk])
+    client = client_as(alpha.teacher)
+
+    latest.decline_started_on = latest.scored_on - dt.timedelta(days=3)
+    latest.save(update_fields=["decline_started_on"])
+    body = client.get(card).content.decode()
+    assert "spark-decline" in body and "вертикальная линия — начало спада" in body
+
+    # A decline older than the first score has no place on the chart: the caption says so instead.
+    latest.decline_started_on = first.scored_on - dt.timedelta(days=10)
+    latest.save(update_fields=["decline_started_on"])
+    body = client.get(card).content.decode()
+    assert "spark-decline" not in body and "вертикальная линия" not in body
+    assert "спад начался раньше, чем эта история" in body
 
 
 @pytest.mark.django_db
