@@ -73,9 +73,16 @@ def compare(units: list[tuple[str, str, int, int]]) -> tuple[list[Rated], float 
     """units: (key, label, successes, n). Returns the rated units, best shrunk rate first, and the mean."""
     a, b = beta_prior([(k, n) for _, _, k, n in units])
     mean = a / (a + b) if units else None
+    # One vectorised call for every unit's posterior interval: per-unit scalar calls cost 0.13 s for the
+    # ~600 teachers of the 30 000-child demo, on every page right after a mark.
+    post_as = [a + k for _, _, k, _ in units]
+    post_bs = [b + (n - k) for _, _, k, n in units]
+    lows = beta_dist.ppf(0.025, post_as, post_bs) if units else []
+    highs = beta_dist.ppf(0.975, post_as, post_bs) if units else []
     rated = []
-    for key, label, k, n in units:
-        post_a, post_b = a + k, b + (n - k)
+    for (key, label, k, n), post_a, post_b, low, high in zip(
+        units, post_as, post_bs, lows, highs, strict=True
+    ):
         lo, hi = wilson(k, n)
         rated.append(
             Rated(
@@ -87,8 +94,8 @@ def compare(units: list[tuple[str, str, int, int]]) -> tuple[list[Rated], float 
                 raw_low=lo if n else None,
                 raw_high=hi if n else None,
                 shrunk=post_a / (post_a + post_b),
-                low=float(beta_dist.ppf(0.025, post_a, post_b)),
-                high=float(beta_dist.ppf(0.975, post_a, post_b)),
+                low=float(low),
+                high=float(high),
                 small=n < SMALL_N,
             )
         )

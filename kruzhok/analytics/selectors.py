@@ -410,7 +410,9 @@ def facts_enabled() -> bool:
 
 def enrollment_list(org: Organization, v: Versions) -> list[EnrollmentFact]:
     """Every enrollment of the organisation; only an enrollment change or a new one recomputes it."""
-    return cached(org.pk, "enrollments", {}, lambda: _enrollment_facts(org.pk), version=v.enrollments)
+    return cached(
+        org.pk, "enrollments", {}, lambda: _enrollment_facts(org.pk), version=v.enrollments, memo=True
+    )
 
 
 def _current_lessons(org_id: int, month: dt.date, group_q: Q, tz) -> tuple[int, int]:
@@ -646,13 +648,12 @@ class Facts:
 
     def risk(self, month: dt.date) -> tuple[Decimal, list[EnrollmentFact]]:
         """(revenue at risk, open enrollments at or over the alert threshold) as of the month's end."""
-        return self.cached("risk", {"m": month}, lambda: self._risk(month), part="risk")
+        # Keyed on every change: a rescore after a mark overwrites the day's score in place (no new id).
+        return self.cached("risk", {"m": month}, lambda: self._risk(month))
 
     def _risk(self, month: dt.date) -> tuple[Decimal, list[EnrollmentFact]]:
         as_of = self.as_of(month)
-        probabilities = latest_risk(
-            self.org, as_of, version=self.versions.risk if self.use_facts else self.version
-        )
+        probabilities = latest_risk(self.org, as_of, version=self.version)
         threshold = alert_threshold()
         at_risk_money = 0.0
         risky = []

@@ -40,6 +40,11 @@ PAGES = [
     ("owner", "/api/v1/analytics/summary"),
     ("manager", "/analytics/"),
     ("teacher", "/analytics/"),
+    # The children behind the tiles: churned this month, at risk, and the manager's debtors list.
+    ("owner", "/analytics/children/?metric=dropped"),
+    ("owner", "/analytics/children/?metric=at_risk"),
+    ("manager", "/billing/debtors/"),
+    ("owner", "/analytics/retention/?by=course"),
 ]
 TARGET_P95_MS = 300
 
@@ -232,6 +237,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--requests-after-mark", type=int, default=8, help="requests per page, each after a mark"
         )
+        parser.add_argument(
+            "--no-baseline",
+            action="store_true",
+            help="skip the pages without facts and cache (the retention page takes ~80 s a request there)",
+        )
         parser.add_argument("--threads", type=int, default=4)
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
         parser.add_argument(
@@ -274,7 +284,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  monthly facts rebuilt: {rows} rows in {time.perf_counter() - started:.1f} s")
         marker = Marker(org)
         results = {}
-        for cache_on in (True, False):
+        for cache_on in (True,) if options["no_baseline"] else (True, False):
             server = Server(cache=cache_on, workers=options["workers"])
             try:
                 server.wait()
@@ -322,14 +332,18 @@ class Command(BaseCommand):
             on, marked, off = (
                 results[(True, who, url)],
                 results[("mark", who, url)],
-                results[(False, who, url)],
+                results.get((False, who, url), []),
             )
             p95 = max(_percentile(on, 0.95), _percentile(marked, 0.95)) * 1000
             worst = max(worst, p95)
             self.stdout.write(
                 f"{who + ' ' + url:58} {statistics.median(on) * 1000:>13.0f}ms {_percentile(on, 0.95) * 1000:>5.0f}ms "
                 f"{statistics.median(marked) * 1000:>13.0f}ms {_percentile(marked, 0.95) * 1000:>5.0f}ms "
-                f"{statistics.median(off) * 1000:>11.0f}ms {_percentile(off, 0.95) * 1000:>5.0f}ms"
+                + (
+                    f"{statistics.median(off) * 1000:>11.0f}ms {_percentile(off, 0.95) * 1000:>5.0f}ms"
+                    if off
+                    else f"{'—':>13} {'—':>7}"
+                )
             )
         verdict = "within" if worst <= TARGET_P95_MS else "OVER"
         self.stdout.write(

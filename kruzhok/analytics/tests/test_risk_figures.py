@@ -1,0 +1,102 @@
+"""Revenue at risk and children at risk, as served (facts, cache, the enrollment list kept in the
+process), stay equal to a computation from scratch (no facts, no cache) after a rescore that
+overwrites the day's score in place, a new score, a payment and a drop."""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from kruzhok.analytics.selectors import Facts
+from kruzhok.analytics.tests.conftest import OCTOBER, TODAY
+from kruzhok.analytics.tests.test_facts import NOVEMBER, _network
+from kruzhok.billing import services as billing
+from kruzhok.risk.models import RiskScore
+from kruzhok.risk.services import _upsert_scores, alert_threshold
+from kruzhok.school.services.enrollments import enrollment_transition
+
+pytestmark = pytest.mark.django_db
+
+
+def _risk_figures(world, monkeypatch, *, served: bool) -> list[tuple]:
+    flag = "true" if served else "false"
+    monkeypatch.setenv("KRUZHOK_ANALYTICS_FACTS", flag)
+    monkeypatch.setenv("KRUZHOK_ANALYTICS_CACHE", flag)
+    loaded = Facts.load(world.org)
+    out = []
+    for month in (OCTOBER, NOVEMBER):
+        summary = loaded.month_summary(month)
+        money, risky = loaded.risk(month)
+        out.append((summary.revenue, summary.revenue_at_risk, summary.at_risk_children, money, len(risky)))
+    monkeypatch.delenv("KRUZHOK_ANALYTICS_FACTS")
+    monkeypatch.delenv("KRUZHOK_ANALYTICS_CACHE")
+    return out
+
+
+def _score(world, enrollment, probability: float, day: dt.date) -> None:
+    _upsert_scores(
+        org_id=world.org.pk,
+        scored_on=day,
+        version_id=None,
+        rows=[(enrollment.pk, probability, "high" if probability >= 0.5 else "low", [], None)],
+    )
+
+
+def _same(world, monkeypatch) -> list[tuple]:
+    served = _risk_figures(world, monkeypatch, served=True)
+    assert served == _risk_figures(world, monkeypatch, served=False)
+    return served
+
+
+def test_risk_figures_follow_rescores_payments_and_drops(
+    alpha, monkeypatch, django_capture_on_commit_callbacks
+):
+    alpha.course.price_per_month = "4300.00"
+    alpha.course.save(update_fields=["price_per_month"])
+    _groups, enrollments, _lessons = _network(alpha)
+    open_now = [e for e in enrollments if e.ended_on is None]
+    for i, e in enumerate(open_now):
+        _score(alpha, e, 0.1 + 0.8 * (i % 5) / 4, dt.date(2026, 10, 25))
+        _score(alpha, e, 0.05 + 0.9 * (i % 7) / 6, TODAY)
+    before = _same(alpha, monkeypatch)
+    assert before[1][1] > 0 and before[1][2] > 0  # November has money and children at risk
+    # Warm: served figures are now cached, and the enrollment list is kept in this process.
+    _risk_figures(alpha, monkeypatch, served=True)
+
+    # A rescore today overwrites the day's row in place: no new id, but the page that follows the
+    # event (any event moves the page version) must show the new figure.
+    calm = next(e for e in open_now if RiskScore.objects.get(enrollment=e, scored_on=TODAY).probability < 0.3)
+    ids_before = set(RiskScore.objects.values_list("pk", flat=True))
+    _score(alpha, calm, 0.97, TODAY)
+    assert set(RiskScore.objects.values_list("pk", flat=True)) == ids_before
+    with django_capture_on_commit_callbacks(execute=True):
+        billing.payment_take(
+            org=alpha.org,
+            account=billing.account_for_guardian(guardian=alpha.guardian),
+            amount="1800",
+            method="cash",
+            actor=alpha.manager,
+            idempotency_key="risk-1",
+            paid_at=timezone.now(),
+        )
+    after_rescore = _same(alpha, monkeypatch)
+    assert after_rescore[1][1] > before[1][1]
+    assert after_rescore[1][2] == before[1][2] + (0 if 0.97 < alert_threshold() else 1)
+    assert after_rescore[0][1] == before[0][1]  # October's figure reads October's scores
+
+    # A drop takes the child's contribution out (the enrollment list in this process is replaced).
+    risky = next(e for e in open_now if e.pk != calm.pk and e.group.is_active)
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment_transition(
+            enrollment=risky, to_status="dropped", actor=alpha.manager, reason="moved", on_date=TODAY
+        )
+    after_drop = _same(alpha, monkeypatch)
+    assert after_drop[1][1] < after_rescore[1][1]
+
+
+def test_a_cleared_cache_drops_the_process_copy(alpha, monkeypatch):
+    _network(alpha)
+    served = _risk_figures(alpha, monkeypatch, served=True)
+    cache.clear()
+    assert _risk_figures(alpha, monkeypatch, served=True) == served
