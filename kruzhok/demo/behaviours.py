@@ -333,36 +333,74 @@ def _spell(rng: random.Random, season: Season, tl: Timeline, length: int) -> tup
 # --- The story the demo network tells on the analytics dashboards ------------------------------------------
 #
 # A weak branch (the second one): children come less and more of them fade away. A strong teacher (the one
-# with most children, after the demo login «teacher» whose groups are kept full for the waiting-list demo):
-# children come more often, and half of those who would have faded stay. Leaving clusters
-# before the New Year break and in May. Applied to a finished plan, drawing from each timeline's own seed,
-# so the main random stream and every other enrollment stay as they were. Changes only ever make a child
-# leave earlier, or stay where the group has room on every day, so no group goes over capacity.
+# with most seats outside the weak branch, the named demo teacher aside): children come a little more often,
+# and most of those who would have lost interest stay, the rest stay weeks longer. The strong teacher acts
+# while the plan is made (`OrgPlan._place` calls `keep_with_strong_teacher`), so a child who stays keeps the
+# seat and no group goes over capacity; late joiners then find seats elsewhere. The rest is applied to the
+# finished plan by `tell_story`, drawing from each timeline's own seed, and only ever makes a child leave
+# earlier. Leaving clusters before the New Year break and in May.
 
 WEAK_BRANCH_INDEX = 1
 NAMED_TEACHER = "teacher"
 WEAK_ATTENDANCE_DROP = 0.12
 WEAK_EXTRA_FADE = 0.22
-STRONG_ATTENDANCE_GAIN = 0.04
-STRONG_KEEPS = 0.5
+STRONG_ATTENDANCE_GAIN = 0.05
+# Interest is what a teacher moves; a family that moves away or cannot pay leaves any teacher.
+INTEREST_REASONS = (DropReason.LOST_INTEREST, DropReason.OTHER_ACTIVITY, DropReason.TEACHER)
+STRONG_KEEPS = 0.75
+STRONG_LATER_WEEKS = (3, 8)
 SEASON_SNAP = 0.45
 
 
+def strong_teacher(users, groups, weak_branch: int | None) -> int | None:
+    """The teacher (index into users) with most seats outside the weak branch, the named demo teacher
+    aside: the biggest classes make the clearest comparison. Draws nothing from the plan's random stream."""
+    named = next((i for i, u in enumerate(users) if u.username == NAMED_TEACHER), None)
+    in_weak = {g.teacher for g in groups if g.branch == weak_branch}
+    seats: dict[int, int] = {}
+    for g in groups:
+        if g.teacher >= 0 and g.teacher != named and g.teacher not in in_weak:
+            seats[g.teacher] = seats.get(g.teacher, 0) + g.capacity
+    return max(sorted(seats), key=lambda t: seats[t]) if seats else None
+
+
+def keep_with_strong_teacher(tl: Timeline) -> bool:
+    """A child placed with the strong teacher: three in four of those who would have left for lack of
+    interest stay, the others stay a few weeks longer. Returns True when the child now stays. Draws from
+    the timeline's own seed."""
+    losing_interest = tl.reason in INTEREST_REASONS and tl.pattern is not Pattern.SIBLINGS_LEAVE
+    if not losing_interest or (tl.end is None and tl.converts):
+        return False
+    rng = random.Random(tl.seed + 11)
+    if rng.random() < STRONG_KEEPS:
+        if tl.pattern in (Pattern.FADING, Pattern.SUDDEN_STOP):
+            tl.pattern = Pattern.STEADY
+        tl.converts, tl.end, tl.reason, tl.note = True, None, "", ""
+        return True
+    if tl.end is not None:
+        tl.end += WEEK * rng.randint(*STRONG_LATER_WEEKS)
+    return False
+
+
 def tell_story(plan) -> dict[str, int]:
-    """Adjusts the planned enrollments of an org plan in place; returns how many were changed, by kind."""
+    """Adjusts the planned enrollments of an org plan in place; returns how many were changed, by kind
+    (`strong_stay`: children the strong teacher kept while the plan was made)."""
     season, today = plan.season, plan.season.today
     groups = plan.groups
     branches = sorted({g.branch for g in groups})
     weak = branches[WEAK_BRANCH_INDEX] if len(branches) > 1 else None
-    strong = strong_teacher(plan, weak)
-    changed = {"weak_fade": 0, "strong_stay": 0, "season_snap": 0}
+    strong = plan.strong_teacher
+    changed = {"weak_fade": 0, "strong_stay": plan.kept_by_strong_teacher, "season_snap": 0}
     # Groups kept full with a waiting list stay exactly as planned.
     waitlisted = {group for _student, group, _note in getattr(plan, "waitlist", [])}
     for e in plan.enrollments:
         g = groups[e.group]
+        tl = e.timeline
+        if strong is not None and g.teacher == strong:
+            # Attendance only draws the marks, so even a full group may have it.
+            tl.base = min(0.97, tl.base + STRONG_ATTENDANCE_GAIN)
         if g.idx in waitlisted:
             continue
-        tl = e.timeline
         rng = random.Random(tl.seed + 7)
         if g.branch == weak:
             tl.base = max(0.3, tl.base - WEAK_ATTENDANCE_DROP)
@@ -374,17 +412,6 @@ def tell_story(plan) -> dict[str, int]:
                         _set_reason(rng, tl, ((DropReason.LOST_INTEREST, 3), (DropReason.TEACHER, 1)))
                         e.outcome = settle(tl, g.held, today)
                         changed["weak_fade"] += e.outcome.status == EnrollmentStatus.DROPPED
-        elif strong is not None and g.teacher == strong:
-            tl.base = min(0.97, tl.base + STRONG_ATTENDANCE_GAIN)
-            if (
-                e.outcome.status == EnrollmentStatus.DROPPED
-                and tl.pattern in (Pattern.FADING, Pattern.SUDDEN_STOP)
-                and rng.random() < STRONG_KEEPS
-                and _room_to_stay(g, e, today)
-            ):
-                tl.pattern, tl.end, tl.reason, tl.note = Pattern.STEADY, None, "", ""
-                e.outcome = settle(tl, g.held, today)
-                changed["strong_stay"] += 1
         if e.outcome.status == EnrollmentStatus.DROPPED and tl.pattern is not Pattern.SIBLINGS_LEAVE:
             snapped = _season_drop_day(rng, tl, e.outcome.ended_on, season)
             if snapped is not None and snapped < e.outcome.ended_on:
@@ -392,26 +419,6 @@ def tell_story(plan) -> dict[str, int]:
                 e.outcome = settle(tl, g.held, today)
                 changed["season_snap"] += 1
     return changed
-
-
-def strong_teacher(plan, weak_branch: int | None = None) -> int | None:
-    """The teacher (index into plan.users) whose groups have the most room to keep a child who would have
-    faded; the named demo teacher (groups kept full for the waiting list) and the weak branch aside."""
-    named = next((i for i, u in enumerate(plan.users) if u.username == NAMED_TEACHER), None)
-    today = plan.season.today
-    room: dict[int, int] = {}
-    for g in plan.groups:
-        if g.teacher == named or g.branch == weak_branch:
-            continue
-        keepable = sum(
-            1
-            for e in g.enrollments
-            if e.outcome.status == EnrollmentStatus.DROPPED
-            and e.timeline.pattern in (Pattern.FADING, Pattern.SUDDEN_STOP)
-            and _room_to_stay(g, e, today)
-        )
-        room[g.teacher] = room.get(g.teacher, 0) + keepable
-    return max(sorted(room), key=lambda t: room[t]) if room else None
 
 
 def _season_drop_day(
@@ -429,23 +436,3 @@ def _season_drop_day(
     else:
         return None
     return day if day > tl.start + WEEK else None
-
-
-def _room_to_stay(g, e, today: dt.date) -> bool:
-    """True when the group has a free place on every day from this child's planned end to today."""
-    ended = e.outcome.ended_on
-    if ended is None:
-        return True
-    # Every lesson day since the planned end, and today: a group kept full for the waiting list stays full.
-    days = [d for d in g.held if ended <= d < today] + [today]
-    for day in days:
-        open_count = sum(
-            1
-            for other in g.enrollments
-            if other is not e
-            and other.outcome.started_on <= day
-            and (other.outcome.ended_on is None or other.outcome.ended_on > day)
-        )
-        if open_count + 1 > g.capacity:
-            return False
-    return True

@@ -51,6 +51,7 @@ class OrgSpec:
     teacher_prefix: str = "teacher"
     named_family: bool = False  # the `parent` user with two children, one of them the `student` user
     full_groups: int = 0  # groups topped up to capacity, each with a waiting list
+    story: bool = False  # a strong teacher keeps children (see behaviours.tell_story)
 
 
 # --- The plan held in memory -----------------------------------------------------------------------------
@@ -166,6 +167,8 @@ class OrgPlan:
         self.consents: list[tuple[int, int, dt.datetime]] = []  # (guardian, student, granted_at)
         self.branch_manager: list[int] = []  # user index per branch
         self.unplaced = 0
+        self.strong_teacher: int | None = None  # index into users
+        self.kept_by_strong_teacher = 0
         self._room_busy: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._teacher_busy: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._phones: set[str] = set()
@@ -175,6 +178,10 @@ class OrgPlan:
     def plan(self) -> "OrgPlan":
         self._plan_staff()
         self._plan_groups()
+        if self.spec.story:
+            branches = sorted({g.branch for g in self.groups})
+            weak = branches[bh.WEAK_BRANCH_INDEX] if len(branches) > 1 else None
+            self.strong_teacher = bh.strong_teacher(self.users, self.groups, weak)
         self._plan_lessons()
         self._plan_people()
         self._plan_enrollments()
@@ -617,6 +624,9 @@ class OrgPlan:
             seat = _best_seat(g.seats, tl.start)
             if seat is None or g.idx in student.groups or self._clashes(student, g):
                 continue
+            if g.teacher == self.strong_teacher:
+                # Decided before the seat is booked: a child who stays keeps it.
+                self.kept_by_strong_teacher += bh.keep_with_strong_teacher(tl)
             out = bh.settle(tl, g.held, self.season.today)
             # ended_on is the child's last day in the group: the seat is free from the day after.
             g.seats[seat] = out.ended_on + DAY if out.ended_on else FOREVER

@@ -69,6 +69,7 @@ def demo_spec(students: int) -> OrgSpec:
         teacher=Person("teacher", "Алексей", "Морозов"),
         named_family=True,
         full_groups=2,
+        story=True,
     )
 
 
