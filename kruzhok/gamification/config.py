@@ -46,9 +46,13 @@ class OrgConfig:
 
 
 def version_subquery(org_ref: str = "organization_id") -> Subquery:
-    """The organisation's stamp as a column of another query (None when it has no settings row)."""
+    """The organisation's stamp as a column of another query (None when it has no settings row).
+    The plain manager: the outer query names the organisation, and a statement compiled once for every
+    organisation must not carry the active one's id."""
     return Subquery(
-        GamificationSettings.objects.filter(organization_id=OuterRef(org_ref)).values("config_version")[:1]
+        GamificationSettings.all_objects.filter(organization_id=OuterRef(org_ref))
+        .values("config_version")
+        .order_by()[:1]
     )
 
 

@@ -32,6 +32,7 @@ from kruzhok.gamification.models import (
     StudentXp,
     XpAward,
 )
+from kruzhok.lib import prepared
 from kruzhok.school.models import (
     OPEN_ENROLLMENT_STATUSES,
     Enrollment,
@@ -268,13 +269,85 @@ def live_counts(*, org_id: int, student_id: int) -> dict[tuple[str, str], int]:
     # Live rows counted with a filtered COUNT, not a WHERE: SQLite's planner (no statistics) would take
     # `reverses_id IS NULL` to the unique reverses index and walk nearly the whole ledger (11 ms per
     # award on the demo) instead of the (organization, student) index.
-    rows = (
-        XpAward.objects.filter(organization_id=org_id, student_id=student_id)
+    rows = prepared.rows(_live_counts_query, org=org_id, student=student_id)
+    return {(component, basis): n for component, basis, n in rows if n}
+
+
+# The awarding path's small reads, compiled once per shape (`kruzhok.lib.prepared`): building a query
+# with the ORM costs several times what running it does. They read through the plain manager with the
+# organisation as a bound value, so no tenant's id is ever baked into the cached SQL.
+
+
+def _live_counts_query(*, org, student):
+    return (
+        XpAward.all_objects.filter(organization_id=org, student_id=student)
         .values_list("component", "basis")
         .annotate(n=Count("id", filter=Q(reverses__isnull=True, reversed_by__isnull=True)))
         .order_by()
     )
-    return {(component, basis): n for component, basis, n in rows if n}
+
+
+def _badges_held_query(*, org, student):
+    return BadgeAward.all_objects.filter(organization_id=org, student_id=student).values_list("badge_id")
+
+
+def badges_held(*, org_id: int, student_id: int) -> set[int]:
+    """Ids of the badges the child holds."""
+    return {badge_id for (badge_id,) in prepared.rows(_badges_held_query, org=org_id, student=student_id)}
+
+
+def _open_groups_query(*, org, student):
+    return (
+        Enrollment.all_objects.filter(
+            organization_id=org, student_id=student, status__in=OPEN_ENROLLMENT_STATUSES
+        )
+        .values_list("group_id")
+        .order_by()
+    )
+
+
+def _completions_query(*, org, student, groups, quests):
+    return (
+        QuestCompletion.all_objects.filter(organization_id=org)
+        .filter(Q(student_id=student) | Q(student__isnull=True, group_id__in=groups, quest_id__in=quests))
+        .values_list("quest_id", "student_id")
+        .order_by()
+    )
+
+
+def _group_completions_query(*, org, group):
+    return QuestCompletion.all_objects.filter(organization_id=org, group_id=group).values_list("quest_id")
+
+
+def group_completed_quests(*, org_id: int, group_id: int) -> set[int]:
+    """Ids of the team quests the group has finished."""
+    return {quest_id for (quest_id,) in prepared.rows(_group_completions_query, org=org_id, group=group_id)}
+
+
+def _group_student_ids_query(*, org, group):
+    enrolled = Enrollment.all_objects.filter(
+        organization_id=org, group_id=group, status__in=OPEN_ENROLLMENT_STATUSES
+    ).values("student_id")
+    return Student.all_objects.filter(organization_id=org, pk__in=enrolled).values_list("pk").order_by()
+
+
+def group_student_ids(*, org_id: int, group_id: int) -> list[int]:
+    """`group_students`' ids, in id order."""
+    return sorted(pk for (pk,) in prepared.rows(_group_student_ids_query, org=org_id, group=group_id))
+
+
+def _ledger_by_day_query(*, org, students, start, end):
+    return (
+        XpAward.all_objects.filter(
+            organization_id=org, student_id__in=students, occurred_on__gte=start, occurred_on__lte=end
+        )
+        .values_list("component", "basis", "occurred_on")
+        .annotate(
+            live=Count("id", filter=Q(reverses__isnull=True, reversed_by__isnull=True)),
+            total=Sum("amount"),
+        )
+        .order_by()
+    )
 
 
 def event_count(counts: dict[tuple[str, str], int], event: str) -> int:
@@ -664,17 +737,16 @@ def quests_open_with_finished(
         )
     if not quests:
         return [], set()
-    groups = set(
-        Enrollment.objects.filter(
-            organization=org, student_id=student_id, status__in=OPEN_ENROLLMENT_STATUSES
-        ).values_list("group_id", flat=True)
-    )
-    rows = QuestCompletion.objects.filter(organization=org).filter(
-        Q(student_id=student_id)
-        | Q(student__isnull=True, group_id__in=groups, quest_id__in=[q.pk for q in quests])
+    groups = {group_id for (group_id,) in prepared.rows(_open_groups_query, org=org.pk, student=student_id)}
+    rows = prepared.rows(
+        _completions_query,
+        org=org.pk,
+        student=student_id,
+        groups=sorted(groups),
+        quests=[q.pk for q in quests],
     )
     finished_solo, finished_here = set(), set()
-    for quest_id, done_by_student in rows.values_list("quest_id", "student_id"):
+    for quest_id, done_by_student in rows:
         finished_here.add(quest_id)
         if done_by_student is not None:
             finished_solo.add(quest_id)
@@ -695,20 +767,17 @@ def quests_reached(*, org: Organization, quests: list[Quest], student_ids: list[
     by day, instead of a query per step."""
     if not quests or not student_ids:
         return set()
-    rows = list(
-        XpAward.objects.filter(
-            organization=org,
-            student_id__in=student_ids,
-            occurred_on__gte=min(q.starts_on for q in quests),
-            occurred_on__lte=max(q.ends_on for q in quests),
+    keys = ("component", "basis", "occurred_on", "live", "total")
+    rows = [
+        dict(zip(keys, row, strict=True))
+        for row in prepared.rows(
+            _ledger_by_day_query,
+            org=org.pk,
+            students=list(student_ids),
+            start=min(q.starts_on for q in quests),
+            end=max(q.ends_on for q in quests),
         )
-        .values("component", "basis", "occurred_on")
-        .annotate(
-            live=Count("id", filter=Q(reverses__isnull=True, reversed_by__isnull=True)),
-            total=Sum("amount"),
-        )
-        .order_by()
-    )
+    ]
     done = set()
     for quest in quests:
         inside = [row for row in rows if quest.starts_on <= row["occurred_on"] <= quest.ends_on]

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +46,7 @@ from kruzhok.gamification.models import (
     XpAward,
 )
 from kruzhok.homework.models import HomeworkResult, HomeworkStatus
+from kruzhok.lib import prepared
 from kruzhok.school.models import Group, Lesson, Student
 
 XP_MAX = 1000
@@ -79,13 +80,26 @@ def quest_source_key(quest_id: int, student_id: int) -> str:
     return f"quest:{quest_id}:{student_id}"
 
 
-def _totals_locked(*, org_id: int, student_id: int) -> StudentXp:
-    # Most children already have a row: lock it in one query, and create it only the first time.
-    totals = (
-        StudentXp.objects.select_for_update().filter(organization_id=org_id, student_id=student_id).first()
+def _lock_query(*, org, student):
+    return (
+        StudentXp.all_objects.select_for_update()
+        .filter(organization_id=org, student_id=student)
+        .values_list("id", "xp", "coins")
+        .order_by()
     )
-    if totals is not None:
-        return totals
+
+
+def _totals_locked(*, org_id: int, student_id: int) -> StudentXp:
+    # Most children already have a row: lock it in one query (compiled once), and create it only the
+    # first time. The other columns are deferred: read if anyone asks for them.
+    found = prepared.rows(_lock_query, org=org_id, student=student_id)
+    if found:
+        pk, xp, coins = found[0]
+        return StudentXp.from_db(
+            DEFAULT_DB_ALIAS,
+            ["id", "organization_id", "student_id", "xp", "coins"],
+            [pk, org_id, student_id, xp, coins],
+        )
     # get_or_create survives a racing insert (it retries the read on IntegrityError).
     StudentXp.objects.get_or_create(organization_id=org_id, student_id=student_id)
     return StudentXp.objects.select_for_update().get(organization_id=org_id, student_id=student_id)
@@ -150,14 +164,17 @@ def _settle_live(
     wanted: list[Wanted],
     actor=None,
     actor_id: int | None = None,
+    history: list[XpAward] | None = None,
 ) -> tuple[int, dict[str, str]]:
     """`_settle`, also returning the basis of each component's live award afterwards.
 
     One read of the source's whole history gives both the live awards and the last seq per component
-    (a source has a handful of rows), instead of a query for each."""
+    (a source has a handful of rows), instead of a query for each. `history`: that read, when the
+    caller made it already (read under the child's lock)."""
     if actor is not None:
         actor_id = actor.pk
-    history = list(_source_awards(org_id=org_id, source_key=source_key))
+    if history is None:
+        history = list(_source_awards(org_id=org_id, source_key=source_key))
     live = _live_in(history)
     last_seq: dict[str, int] = {}
     for award in history:
@@ -212,6 +229,30 @@ def _settle_live(
     return delta, after
 
 
+def _history_and_used(
+    *, org_id: int, student_id: int, source_key: str, day: dt.date | None
+) -> tuple[list[XpAward], int]:
+    """The source's whole history and the XP the child got from other sources on `day`, in one read
+    (the daily cap needs the second; None: no cap, history only).
+
+    A UNION ALL of two disjoint halves, not one WHERE with an OR: SQLite's planner (no statistics) takes
+    the OR to the organisation-only index, i.e. the whole organisation's ledger; each half of the union
+    takes its own index, (organization, source_key) and (organization, student, occurred_on)."""
+    if day is None:
+        return list(_source_awards(org_id=org_id, source_key=source_key)), 0
+    others = XpAward.all_objects.filter(organization_id=org_id, student_id=student_id, occurred_on=day)
+    rows = _source_awards(org_id=org_id, source_key=source_key).union(
+        others.exclude(source_key=source_key).order_by(), all=True
+    )
+    history, used = [], 0
+    for award in rows:
+        if award.source_key == source_key:
+            history.append(award)
+        else:
+            used += award.amount
+    return history, used
+
+
 def _used_on(*, org_id: int, student_id: int, day: dt.date, except_source: str) -> int:
     return (
         XpAward.objects.filter(organization_id=org_id, student_id=student_id, occurred_on=day)
@@ -250,7 +291,13 @@ def _wanted_for_mark(*, status: str, rules: GamificationSettings, left: int | No
 
 
 def _coin_append(
-    *, totals: StudentXp, source_key: str, amount: int, note: str, last: int | None = None
+    *,
+    totals: StudentXp,
+    source_key: str,
+    amount: int,
+    note: str,
+    last: int | None = None,
+    update_totals: bool = True,
 ) -> CoinEntry:
     if last is None:
         last = CoinEntry.objects.filter(
@@ -264,14 +311,19 @@ def _coin_append(
         amount=amount,
         note=note,
     )
+    if not update_totals:
+        # The caller holds the child's lock and writes the balance together with its XP change.
+        totals.coins += amount
+        return entry
     StudentXp.objects.filter(pk=totals.pk).update(coins=F("coins") + amount)
     totals.refresh_from_db(fields=["coins"])
     return entry
 
 
-def _settle_coins(*, totals: StudentXp, source_key: str, wanted: int) -> int:
+def _settle_coins(*, totals: StudentXp, source_key: str, wanted: int, update_totals: bool = True) -> int:
     """Coins earned by one source follow its XP; a correction takes back at most what is left, so the
-    balance never goes below zero even when the coins were already spent."""
+    balance never goes below zero even when the coins were already spent. `update_totals=False`: the
+    caller adds the returned change to the balance itself (in one UPDATE with the XP)."""
     # The sum and the last seq in one read: the caller holds the child's lock, so neither moves under us.
     earned_and_last = CoinEntry.objects.filter(
         organization_id=totals.organization_id, source_key=source_key
@@ -284,9 +336,29 @@ def _settle_coins(*, totals: StudentXp, source_key: str, wanted: int) -> int:
     if delta:
         note = notes.COINS_FOR_LESSON if delta > 0 else notes.COINS_RETURNED
         _coin_append(
-            totals=totals, source_key=source_key, amount=delta, note=note, last=earned_and_last["seq"] or 0
+            totals=totals,
+            source_key=source_key,
+            amount=delta,
+            note=note,
+            last=earned_and_last["seq"] or 0,
+            update_totals=update_totals,
         )
     return delta
+
+
+def _mark_query(*, org, lesson, student):
+    return (
+        AttendanceMark.all_objects.filter(organization_id=org, lesson_id=lesson, student_id=student)
+        .values_list(
+            "id",
+            "status",
+            "marked_by_id",
+            "lesson__starts_at",
+            "organization__timezone",
+            version_subquery(),
+        )
+        .order_by()
+    )
 
 
 def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
@@ -294,43 +366,47 @@ def xp_apply_mark(*, org_id: int, lesson_id: int, student_id: int) -> int:
 
     Reads the mark afresh rather than trusting the event's payload, so late or repeated deliveries
     converge on the current truth. Returns the XP change (0 on a retry)."""
-    # The configuration's stamp comes with the mark: a cached configuration costs no query.
-    mark = (
-        AttendanceMark.objects.filter(organization_id=org_id, lesson_id=lesson_id, student_id=student_id)
-        .select_related("lesson", "lesson__organization")
-        .annotate(config_version=version_subquery())
-        .first()
-    )
-    if mark is None:
+    # The configuration's stamp and the organisation's time zone come with the mark: a cached
+    # configuration costs no query, and the organisation none of its own.
+    found = prepared.rows(_mark_query, org=org_id, lesson=lesson_id, student=student_id)
+    if not found:
         return 0
-    config = config_for(org_id=org_id, version=mark.config_version)
+    mark_id, status, marked_by_id, starts_at, zone, version = found[0]
+    config = config_for(org_id=org_id, version=version)
     rules = config.rules
     if not rules.enabled:
         return 0
-    # The organisation comes with the mark's lesson: no query of its own.
-    org = mark.lesson.organization
-    day = lesson_local_date(mark.lesson)
-    source_key = attendance_source_key(mark.pk)
+    # Only the id and the time zone are read from it here; anything else is loaded if asked for.
+    org = Organization.from_db(DEFAULT_DB_ALIAS, ["id", "timezone"], [org_id, zone])
+    day = timezone.localdate(starts_at, timezone=org_timezone(org))
+    source_key = attendance_source_key(mark_id)
     with transaction.atomic():
         totals = _totals_locked(org_id=org_id, student_id=student_id)
-        left = None
-        if rules.daily_cap:
-            left = rules.daily_cap - _used_on(
-                org_id=org_id, student_id=student_id, day=day, except_source=source_key
-            )
-        wanted = _wanted_for_mark(status=mark.status, rules=rules, left=left)
+        # Read after the lock: the source's history and the day's other XP (for the cap) in one query.
+        history, used = _history_and_used(
+            org_id=org_id, student_id=student_id, source_key=source_key, day=day if rules.daily_cap else None
+        )
+        left = rules.daily_cap - used if rules.daily_cap else None
+        wanted = _wanted_for_mark(status=status, rules=rules, left=left)
         delta, live = _settle_live(
             org_id=org_id,
             student_id=student_id,
             source_key=source_key,
             occurred_on=day,
             wanted=wanted,
-            actor_id=mark.marked_by_id,
+            actor_id=marked_by_id,
+            history=history,
         )
-        if delta:
-            StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta)
         attended = live.get(Component.VISIT) in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
-        _settle_coins(totals=totals, source_key=source_key, wanted=rules.coins_per_visit if attended else 0)
+        coins = _settle_coins(
+            totals=totals,
+            source_key=source_key,
+            wanted=rules.coins_per_visit if attended else 0,
+            update_totals=False,
+        )
+        if delta or coins:
+            # XP and coins in one UPDATE; relative, so the row never needs reading again.
+            StudentXp.objects.filter(pk=totals.pk).update(xp=F("xp") + delta, coins=F("coins") + coins)
         paid = quests_evaluate(org=org, student_id=student_id, day=day, metrics=MARK_METRICS, config=config)
         badges_evaluate(
             org=org,
@@ -505,9 +581,7 @@ def badges_evaluate(
     ]
     if not badges:
         return []
-    have = set(
-        BadgeAward.objects.filter(organization=org, student_id=student_id).values_list("badge_id", flat=True)
-    )
+    have = selectors.badges_held(org_id=org.pk, student_id=student_id)
     candidates = [badge for badge in badges if badge.pk not in have]
     if not candidates:
         return []
@@ -1461,10 +1535,12 @@ def team_quest_settle(
     `config`: the organisation's configuration the award that triggered this one already held."""
     from kruzhok.lib.tenancy import tenant_context
 
-    with tenant_context(org_id), transaction.atomic():
+    with tenant_context(org_id):
         # This runs after every mark of a group with a team quest: the quest, its steps and its
         # prerequisites come from the cached configuration, and one read of the group's completions
-        # answers "done already?" and "prerequisites done?".
+        # answers "done already?" and "prerequisites done?". The reads need no transaction (each sees
+        # what is committed, as it would inside one); a transaction is opened only to pay, and the
+        # completion's unique key decides who pays.
         config = config or config_for(org_id=org_id)
         quest = next((q for q in config.quests if q.pk == quest_id), None)
         if quest is None:
@@ -1476,18 +1552,17 @@ def team_quest_settle(
             group = Group.objects.filter(organization=org, pk=group_id).first()
         if group is None:
             return False
-        finished = set(
-            QuestCompletion.objects.filter(organization=org, group=group).values_list("quest_id", flat=True)
-        )
+        finished = selectors.group_completed_quests(org_id=org_id, group_id=group.pk)
         if quest.pk in finished or not config.requires.get(quest.pk, frozenset()) <= finished:
             return False
-        student_ids = sorted(selectors.group_students(org=org, group=group).values_list("pk", flat=True))
+        student_ids = selectors.group_student_ids(org_id=org_id, group_id=group.pk)
         if quest.pk not in selectors.quests_reached(org=org, quests=[quest], student_ids=student_ids):
             return False
-        if not _complete(org=org, quest=quest, day=day, group_id=group.pk):
-            return False
-        for student_id in student_ids:
-            totals = _totals_locked(org_id=org.pk, student_id=student_id)
-            _quest_reward(org=org, quest=quest, totals=totals, day=day)
-            badges_evaluate(org=org, student_id=student_id, today=day)
+        with transaction.atomic():
+            if not _complete(org=org, quest=quest, day=day, group_id=group.pk):
+                return False
+            for student_id in student_ids:
+                totals = _totals_locked(org_id=org.pk, student_id=student_id)
+                _quest_reward(org=org, quest=quest, totals=totals, day=day)
+                badges_evaluate(org=org, student_id=student_id, today=day)
     return True

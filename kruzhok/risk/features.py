@@ -335,7 +335,7 @@ def _marks_query(org, groups, limit):
 
 def _narrow_rows(org, enrollment_ids, until: dt.date | None):
     """The scored children's groups (group-mates, lessons, marks) and families (siblings), nothing else."""
-    from kruzhok.risk import prepared
+    from kruzhok.lib import prepared
     from kruzhok.risk.orgcache import org_static
 
     ids = sorted({int(i) for i in enrollment_ids})

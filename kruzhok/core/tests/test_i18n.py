@@ -856,7 +856,9 @@ def test_a_moved_lesson_and_a_renewal_in_english_have_no_russian_but_names(alpha
         "to Friday, 5 June at 17:00. Reason: Ремонт"
     )
     # Russian after «с» would need the genitive weekday («со среды»): the old day is named by its date.
-    _, russian_body = automatic.change_text(lesson=alpha.lesson, change="moved", old=old, reason="", zone=zone)
+    _, russian_body = automatic.change_text(
+        lesson=alpha.lesson, change="moved", old=old, reason="", zone=zone
+    )
     assert russian_body == (
         "Занятие по робототехнике (группа «Роботы-1 (alpha)») перенесено с 3 июня, 16:00, "
         "на пятницу, 5 июня, в 17:00."

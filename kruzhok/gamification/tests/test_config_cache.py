@@ -131,6 +131,26 @@ def test_a_second_award_reads_no_configuration(alpha, mark, lesson_on, django_ca
     assert [q["sql"] for q in queries.captured_queries if CONFIG_READ.search(q["sql"])] == []
 
 
+def test_statements_compiled_for_one_organisation_serve_another(
+    alpha, beta, mark, lesson_on, django_capture_on_commit_callbacks
+):
+    # The award's reads are compiled once, while alpha is the active organisation…
+    services.gamification_settings_update(org=beta.org, xp_visit=20)
+    mark(alpha, "present")
+    mark(beta, "present")
+    later = _next_week(beta, lesson_on)
+    attendance_mark(lesson=later, student=beta.student, status="present", actor=beta.teacher)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        handlers.on_attendance_marked(
+            organization_id=beta.org.pk, lesson_id=later.pk, student_id=beta.student.pk
+        )
+    # …and beta's award still finds beta's own stamp with the mark (no configuration read) and its rules.
+    assert [q["sql"] for q in queries.captured_queries if CONFIG_READ.search(q["sql"])] == []
+    assert _visit_xp(beta, later) == 20
+    assert _visit_xp(alpha, alpha.lesson) == 10
+    assert StudentXp.objects.get(student=alpha.student).xp == 15
+
+
 def test_a_rolled_back_rule_change_is_not_kept_by_the_cache(alpha, mark, lesson_on):
     mark(alpha, "present")
     later = _next_week(alpha, lesson_on)

@@ -13,7 +13,7 @@ side tables are absent.
 import numpy as np
 import pandas as pd
 
-from kruzhok.risk import prepared
+from kruzhok.lib import prepared
 from kruzhok.risk.features import FeatureContext, org_rows, register, register_loader
 from kruzhok.risk.signals.common import days, narrow, student_id_list, until_or_never
 

@@ -1,7 +1,7 @@
 """Feedback (kruzhok.feedback) as canonical `feedback` events: value = score on 1–5 (a parent's rating, a
 survey's NPS scaled to 1–5, or the teacher's engagement pulse), text = sentiment of the words."""
 
-from kruzhok.risk import prepared
+from kruzhok.lib import prepared
 from kruzhok.risk.features import lesson_limit, org_rows, register_loader
 from kruzhok.risk.signals.common import (
     days,

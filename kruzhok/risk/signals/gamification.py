@@ -1,7 +1,7 @@
 """Gamification (kruzhok.gamification) as canonical `xp` events (value = points) on the award day, for every
 loaded enrollment of the child (XP belongs to the child, not to one course)."""
 
-from kruzhok.risk import prepared
+from kruzhok.lib import prepared
 from kruzhok.risk.features import org_rows, register_loader
 from kruzhok.risk.signals.common import days, narrow, student_id_list, until_or_never
 

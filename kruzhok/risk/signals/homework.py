@@ -1,7 +1,7 @@
 """Homework and grades (kruzhok.homework) as canonical events on the lesson's local day:
 homework_submitted (value = 1 when handed in late, else 0), homework_missed, grade (1–5)."""
 
-from kruzhok.risk import prepared
+from kruzhok.lib import prepared
 from kruzhok.risk.features import lesson_limit, org_rows, register_loader
 from kruzhok.risk.signals.common import enrollment_id_list, local_days, narrow
 

@@ -230,7 +230,7 @@ def test_a_new_holiday_and_a_new_active_model_reach_the_next_event_rescore(alpha
 
 @pytest.mark.django_db
 def test_a_prepared_statement_returns_what_the_orm_returns_for_any_organisation(alpha, beta):
-    from kruzhok.risk import prepared
+    from kruzhok.lib import prepared
 
     lessons = fading_child(alpha, as_of=AS_OF)
     fading_child(beta, as_of=AS_OF)
@@ -262,7 +262,7 @@ def test_every_one_child_statement_is_compiled_once_not_rebuilt_by_the_orm_each_
     # on PostgreSQL, stand-in ids outside a 32-bit column's range once made every statement fall back.
     from django.db import connection
 
-    from kruzhok.risk import prepared
+    from kruzhok.lib import prepared
     from kruzhok.risk.signals import billing, feedback, gamification, homework
 
     limit, day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.date(2026, 1, 1)

@@ -93,7 +93,8 @@ class Command(BaseCommand):
         server not), with its SQL statements counted. Beside it, in the same run and interleaved so the
         machine's load hits both alike, the baseline: the same handler with every statement built by the
         ORM and the per-organisation rows read afresh (prepared statements and the static cache off)."""
-        from kruzhok.risk import orgcache, prepared
+        from kruzhok.lib import prepared
+        from kruzhok.risk import orgcache
 
         runs: dict[str, dict[str, list[float]]] = {
             name: {"wall": [], "cpu": [], "queries": []} for name in ("fast", "baseline")

@@ -1,4 +1,5 @@
-"""Querysets compiled once per shape, then only re-bound: the one-child rescore's small queries.
+"""Querysets compiled once per shape, then only re-bound: the small queries of hot paths (the one-child risk
+rescore, gamification awarding).
 
 An event rescore runs about fifteen `filter(...).values_list(...)` queries of a few rows each. Building
 one with the ORM (cloning, resolving lookups, compiling) costs ~1.3 ms; running it in SQLite ~0.1 ms. So
