@@ -33,6 +33,7 @@ PRIOR_WEIGHTS: list[tuple[str, float, float, float]] = [
     ("frozen_now", 0.4, 0.0, 0.0),
     ("feedback_low_90d", 0.5, 0.0, 0.0),
     ("xp_streak_broken", 0.3, 0.0, 0.0),
+    ("shop_quiet", 0.2, 0.0, 0.0),
 ]
 PRIOR_INTERCEPT = -3.0
 

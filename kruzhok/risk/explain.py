@@ -105,6 +105,8 @@ def reason(feature: str, row: dict) -> tuple[str, dict] | None:
     if feature == "xp_pace_change" and v < 0 and (row.get("xp_28d") or 0) >= 0:
         now = row.get("xp_28d") or 0
         return "xp_pace", {"now": int(now), "before": int(now - v)}
+    if feature == "shop_quiet" and v >= 1:
+        return "shop_quiet", {}
     if feature == "holiday_days_next_14" and v >= 3:
         return "holidays_ahead", {"n": int(v)}
     return None
@@ -162,6 +164,7 @@ _WORDING = {
     ),
     "xp_streak_broken": lambda p: _("серия из трёх недель с баллами прервалась"),
     "xp_pace": lambda p: _("баллов за 4 недели %(now)s вместо %(before)s"),
+    "shop_quiet": lambda p: _("перестал просить награды в магазине: 8 недель ни одной просьбы"),
     "holidays_ahead": lambda p: ngettext(
         "впереди каникулы: %(n)s день", "впереди каникулы: %(n)s дней", p["n"]
     ),

@@ -757,13 +757,17 @@ def feedback(ctx: FeatureContext) -> dict[str, np.ndarray]:
     return {"feedback_last": last, "feedback_low_90d": np.bincount(row[low], minlength=ctx.n).astype(float)}
 
 
-@register("xp_28d", "xp_pace_change", "xp_streak_broken", group="gamification")
+@register("xp_28d", "xp_pace_change", "xp_streak_broken", "shop_56d", "shop_quiet", group="gamification")
 def xp(ctx: FeatureContext) -> dict[str, np.ndarray]:
     """Points earned in 4 weeks, against the 4 weeks before; a streak of 3 weeks with points, then a
-    silent week."""
+    silent week; rewards asked for in the shop in 8 weeks, and a child who used to ask and has gone quiet."""
     found = _event_rows(ctx, "xp")
     if found is None:
-        return {name: np.full(ctx.n, np.nan) for name in ("xp_28d", "xp_pace_change", "xp_streak_broken")}
+        return {name: np.full(ctx.n, np.nan) for name in xp.__features__}
+    asked = _event_rows(ctx, "shop")
+    shop_row, shop_age = asked[0], ctx.as_of - asked[1]["day"].to_numpy()
+    shop_now = np.bincount(shop_row[shop_age < 56], minlength=ctx.n).astype(float)
+    shop_before = np.bincount(shop_row[(shop_age >= 56) & (shop_age < 112)], minlength=ctx.n)
     row, ev = found
     value, age = ev["value"].to_numpy(dtype=float), ctx.as_of - ev["day"].to_numpy()
 
@@ -779,7 +783,12 @@ def xp(ctx: FeatureContext) -> dict[str, np.ndarray]:
         "xp_28d": now,
         "xp_pace_change": now - before,
         "xp_streak_broken": (streak & (points(0, 7) == 0)).astype(float),
+        "shop_56d": shop_now,
+        "shop_quiet": ((shop_before > 0) & (shop_now == 0)).astype(float),
     }
+
+
+xp.__features__ = _REGISTRY["xp"].features
 
 
 # ---------------------------------------------------------------------------------------------- series

@@ -118,6 +118,35 @@ def test_low_feedback_and_a_broken_xp_streak_are_signals(alpha):
 
 
 @pytest.mark.django_db
+def test_a_child_who_stopped_asking_for_rewards_is_a_signal_and_later_requests_do_not_leak(alpha):
+    from kruzhok.gamification.models import Reward, RewardRequest
+
+    today = timezone.localdate()
+    reward = Reward.objects.create(organization=alpha.org, title="Наклейка", price=5, stock=10)
+
+    def ask(days_ago):
+        request = RewardRequest.objects.create(
+            organization=alpha.org, reward=reward, student=alpha.student, price=reward.price
+        )
+        moment = timezone.now() - dt.timedelta(days=days_ago)
+        RewardRequest.objects.filter(pk=request.pk).update(created_at=moment)
+
+    ask(70)
+    ask(80)
+    row = features_of(alpha, today)
+    assert row["shop_56d"] == 0 and row["shop_quiet"] == 1
+    assert explain.reason_text("shop_quiet", row.to_dict()) == (
+        "перестал просить награды в магазине: 8 недель ни одной просьбы"
+    )
+    # A request made today ends the quiet, and is not seen from yesterday.
+    ask(0)
+    yesterday = features_of(alpha, today - dt.timedelta(days=1))
+    assert yesterday["shop_56d"] == 0 and yesterday["shop_quiet"] == 1
+    now = features_of(alpha, today)
+    assert now["shop_56d"] == 1 and now["shop_quiet"] == 0
+
+
+@pytest.mark.django_db
 def test_recording_homework_rescores_that_child(alpha, django_capture_on_commit_callbacks):
     from kruzhok.homework.services import record_homework
 
