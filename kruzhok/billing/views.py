@@ -23,7 +23,7 @@ from kruzhok.attendance.models import AttendanceMark
 from kruzhok.billing import forms, makeups, online, receipts, selectors, services
 from kruzhok.billing.models import PaymentStatus
 from kruzhok.lib.dates import org_timezone
-from kruzhok.lib.views import add_service_errors, form_submit
+from kruzhok.lib.views import add_service_errors, form_page, form_submit
 from kruzhok.school.models import Course, Group
 from kruzhok.school.selectors.people import student_get, student_list
 
@@ -208,17 +208,15 @@ def plans(request):
 @role_required("billing.setup")
 def plan_create(request):
     form = _plan_form(request, request.POST if request.method == "POST" else None)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.plan_create(org=request.org, **f.cleaned_data),
         success=lambda plan: _("Тариф «%(name)s» создан.") % {"name": plan.name},
         next_url="billing:plans",
         show_refusal=_errors_on(PLAN_ERRORS),
+        template="billing/plan_form.html",
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "billing/plan_form.html", {"form": form})
 
 
 @role_required("billing.setup")
@@ -260,7 +258,7 @@ def billing_settings(request):
         request.POST if request.method == "POST" else None,
         initial={name: getattr(row, name) for name in forms.SettingsForm.base_fields},
     )
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.billing_settings_update(org=request.org, **f.cleaned_data),
@@ -273,10 +271,8 @@ def billing_settings(request):
                 "invalid_makeup_days": "makeup_days",
             }
         ),
+        template="billing/settings.html",
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "billing/settings.html", {"form": form})
 
 
 # ---------------------------------------------------------------- selling and money
@@ -458,7 +454,7 @@ def freeze(request, subscription_pk: int):
         form = forms.FreezeForm(request.POST)
     else:
         form = forms.FreezeForm(initial={"start_date": services.org_today(request.org)})
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.subscription_freeze(
@@ -478,27 +474,25 @@ def freeze(request, subscription_pk: int):
                 "overlap": "start_date",
             }
         ),
+        template="billing/freeze.html",
+        context={"subscription": subscription},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "billing/freeze.html", {"form": form, "subscription": subscription})
 
 
 @role_required("billing.correct")
 def entry_reverse(request, entry_pk: int):
     entry = selectors.entry_get(membership=request.membership, pk=entry_pk)
     form = forms.ReverseForm(request.POST if request.method == "POST" else None)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.entry_reverse(entry=entry, actor=request.user, reason=f.cleaned_data["reason"]),
         success=_("Операция исправлена обратной записью."),
         next_url=_account_url(entry.account_id),
         show_refusal=_errors_on({}),
+        template="billing/reverse.html",
+        context={"entry": entry},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "billing/reverse.html", {"form": form, "entry": entry})
 
 
 def _receipt_response(payment) -> HttpResponse:

@@ -11,7 +11,7 @@ from kruzhok.accounts.models import Role
 from kruzhok.attendance import selectors as attendance_selectors
 from kruzhok.gamification import forms, ob3, openbadges, selectors, services
 from kruzhok.gamification.badges_svg import badge_svg
-from kruzhok.lib.views import form_submit, refusal_text
+from kruzhok.lib.views import form_page, form_submit, refusal_text
 from kruzhok.school.models import Student
 from kruzhok.school.selectors.structure import group_get, group_list
 
@@ -175,16 +175,14 @@ def settings_page(request):
 @require_http_methods(["GET", "POST"])
 def goal_create(request):
     form = forms.GroupGoalForm(request.POST or None, groups=group_list(membership=request.membership))
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.group_goal_create(org=request.org, **f.cleaned_data),
         success=_("Цель группы добавлена: дети увидят её на своих страницах."),
         next_url="gamification:settings",
+        template="gamification/goal_form.html",
     )
-    if done:
-        return done
-    return render(request, "gamification/goal_form.html", {"form": form, "error": error})
 
 
 @role_required("gamification.manage")
@@ -197,16 +195,15 @@ def goal_edit(request, goal_pk: int):
         raise Http404
     initial = {f: getattr(goal, f) for f in ("group", "title", "target_xp", "starts_on", "ends_on", "reward")}
     form = forms.GroupGoalForm(request.POST or None, groups=groups, initial=initial)
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.group_goal_update(goal=goal, **f.cleaned_data),
         success=_("Цель группы сохранена."),
         next_url="gamification:settings",
+        template="gamification/goal_form.html",
+        context={"goal": goal},
     )
-    if done:
-        return done
-    return render(request, "gamification/goal_form.html", {"form": form, "error": error, "goal": goal})
 
 
 def _quest_form(request, quest=None):
@@ -226,16 +223,14 @@ def _quest_form(request, quest=None):
 @require_http_methods(["GET", "POST"])
 def quest_create(request):
     form = _quest_form(request)
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.quest_save(org=request.org, **f.service_fields()),
         success=_("Квест добавлен: дети увидят его на своих страницах."),
         next_url="gamification:settings",
+        template="gamification/quest_form.html",
     )
-    if done:
-        return done
-    return render(request, "gamification/quest_form.html", {"form": form, "error": error})
 
 
 @role_required("gamification.manage")
@@ -245,16 +240,15 @@ def quest_edit(request, quest_pk: int):
     if quest.group_id and not group_list(membership=request.membership).filter(pk=quest.group_id).exists():
         raise Http404
     form = _quest_form(request, quest)
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.quest_save(org=request.org, quest=quest, **f.service_fields()),
         success=_("Квест сохранён. Новые шаги действуют для тех, кто его ещё не прошёл."),
         next_url="gamification:settings",
+        template="gamification/quest_form.html",
+        context={"quest": quest},
     )
-    if done:
-        return done
-    return render(request, "gamification/quest_form.html", {"form": form, "error": error, "quest": quest})
 
 
 @role_required("gamification.manage")
@@ -266,32 +260,29 @@ def badge_edit(request, badge_pk: int):
         for f in ("name", "description", "rule", "event", "threshold", "symbol", "color", "is_active")
     }
     form = forms.BadgeForm(request.POST or None, initial=initial)
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.badge_update(badge=badge, **f.cleaned_data),
         success=_("Значок сохранён. Кто его уже получил, тот его сохранит."),
         next_url="gamification:settings",
+        template="gamification/badge_form.html",
+        context={"badge": badge},
     )
-    if done:
-        return done
-    return render(request, "gamification/badge_form.html", {"form": form, "error": error, "badge": badge})
 
 
 @role_required("gamification.manage")
 @require_http_methods(["GET", "POST"])
 def badge_create(request):
     form = forms.BadgeForm(request.POST or None)
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.badge_create(org=request.org, **f.cleaned_data),
         success=_("Значок создан."),
         next_url="gamification:settings",
+        template="gamification/badge_form.html",
     )
-    if done:
-        return done
-    return render(request, "gamification/badge_form.html", {"form": form, "error": error})
 
 
 @role_required("org.view")
@@ -374,16 +365,15 @@ def reward_edit(request, reward_pk: int):
     reward = selectors.reward_get(org=request.org, pk=reward_pk)
     initial = {f: getattr(reward, f) for f in ("title", "description", "price", "stock", "is_active")}
     form = forms.RewardEditForm(request.POST or None, initial=initial)
-    done, error = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.reward_update(reward=reward, **f.cleaned_data),
         success=_("Награда сохранена."),
         next_url="gamification:shop_manage",
+        template="gamification/reward_form.html",
+        context={"reward": reward},
     )
-    if done:
-        return done
-    return render(request, "gamification/reward_form.html", {"form": form, "error": error, "reward": reward})
 
 
 @role_required("gamification.manage")

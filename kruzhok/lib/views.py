@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 
 class FormOutcome(NamedTuple):
@@ -66,3 +66,22 @@ def form_submit(
         return FormOutcome(None, "")
     messages.success(request, success(saved) if callable(success) else success)
     return FormOutcome(redirect(next_url(saved) if callable(next_url) else next_url), "")
+
+
+def form_page(
+    request: HttpRequest,
+    form: forms.BaseForm,
+    save: Callable[[Any], Any],
+    *,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    success: str | Callable[[Any], str],
+    next_url: str | Callable[[Any], str],
+    show_refusal: Callable[[Any, ValidationError], None] | None = None,
+) -> HttpResponse:
+    """form_submit, then the whole page: the redirect after a success, or `template` drawn again with
+    `form`, `error` (the service's refusal, unless `show_refusal` put it on the form) and `context`."""
+    outcome = form_submit(request, form, save, success=success, next_url=next_url, show_refusal=show_refusal)
+    if outcome.response:
+        return outcome.response
+    return render(request, template, {"form": form, "error": outcome.refusal, **(context or {})})

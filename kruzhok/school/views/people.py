@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
-from kruzhok.lib.views import add_service_errors, form_submit
+from kruzhok.lib.views import add_service_errors, form_page, form_submit
 from kruzhok.school.forms import people as forms
 from kruzhok.school.models import WaitlistEntry
 from kruzhok.school.selectors import people as selectors
@@ -208,17 +208,16 @@ def student_edit(request, pk: int):
         form = forms.StudentEditForm(
             initial={name: getattr(student, name) for name in people_services.STUDENT_FIELDS}, **form_kwargs
         )
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: people_services.student_update(student=student, **f.cleaned_data),
         success=_("Данные ученика сохранены."),
         next_url=_detail(student.pk),
         show_refusal=_errors_on(STUDENT_ERRORS),
+        template="school/student_edit.html",
+        context={"student": student},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/student_edit.html", {"form": form, "student": student})
 
 
 # Guardians and consent
@@ -234,7 +233,7 @@ def guardian_edit(request, pk: int):
         form = forms.GuardianEditForm(
             initial={name: getattr(guardian, name) for name in people_services.GUARDIAN_FIELDS}
         )
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: people_services.guardian_update(guardian=guardian, **f.cleaned_data),
@@ -247,10 +246,9 @@ def guardian_edit(request, pk: int):
                 "invalid_telegram": "telegram_username",
             }
         ),
+        template="school/guardian_edit.html",
+        context={"guardian": guardian, "back": back},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/guardian_edit.html", {"form": form, "guardian": guardian, "back": back})
 
 
 @role_required("guardian.manage")
@@ -272,17 +270,16 @@ def guardian_add(request, student_pk: int):
             consent_text_version=people_services.CONSENT_TEXT_VERSION if data["consent"] else "",
         )
 
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         attach,
         success=lambda link: _("Представитель «%(name)s» добавлен.") % {"name": link.guardian.full_name},
         next_url=_detail(student.pk),
         show_refusal=_errors_on(GUARDIAN_ERRORS, GUARDIAN_MODEL_FIELDS),
+        template="school/guardian_add.html",
+        context={"student": student},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/guardian_add.html", {"form": form, "student": student})
 
 
 @role_required("guardian.manage")
@@ -399,7 +396,7 @@ def enrollment_transition(request, pk: int):
     else:
         initial = {"to_status": request.GET.get("to")} if request.GET.get("to") in allowed else {}
         form = forms.EnrollmentTransitionForm(initial=initial, allowed=allowed)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: enrollment_services.enrollment_transition(
@@ -419,10 +416,9 @@ def enrollment_transition(request, pk: int):
                 "note_too_long": "note",
             }
         ),
+        template="school/enrollment_transition.html",
+        context={"enrollment": enrollment},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/enrollment_transition.html", {"form": form, "enrollment": enrollment})
 
 
 @role_required("enrollment.manage")
@@ -433,7 +429,7 @@ def enrollment_transfer(request, pk: int):
         return redirect(_detail(enrollment.student_id))
     groups = selectors.enrollable_groups(membership=request.membership).exclude(pk=enrollment.group_id)
     form = forms.EnrollmentTransferForm(request.POST if request.method == "POST" else None, groups=groups)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: enrollment_services.enrollment_transfer(
@@ -451,10 +447,9 @@ def enrollment_transfer(request, pk: int):
                 "note_too_long": "note",
             }
         ),
+        template="school/enrollment_transfer.html",
+        context={"enrollment": enrollment},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/enrollment_transfer.html", {"form": form, "enrollment": enrollment})
 
 
 # Waiting lists

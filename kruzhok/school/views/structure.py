@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
-from kruzhok.lib.views import form_submit
+from kruzhok.lib.views import form_page, form_submit
 from kruzhok.school.forms import structure as forms
 from kruzhok.school.selectors import structure as selectors
 from kruzhok.school.services import structure as services
@@ -74,17 +74,16 @@ def branches(request):
 @role_required("branch.manage")
 def branch_create(request):
     form = forms.BranchForm(request.POST or None, org=request.org)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.branch_create(org=request.org, **f.cleaned_data),
         success=_("Филиал добавлен."),
         next_url="school:branches",
         show_refusal=_show_service_error,
+        template="school/branch_form.html",
+        context={"branch": None},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/branch_form.html", {"form": form, "branch": None})
 
 
 @role_required("branch.manage")
@@ -92,51 +91,48 @@ def branch_edit(request, pk: int):
     branch = selectors.branch_get(org=request.org, pk=pk)
     initial = {"name": branch.name, "address": branch.address, "managers": list(branch.managers.all())}
     form = forms.BranchForm(request.POST or None, org=request.org, initial=initial)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.branch_update(branch=branch, **f.cleaned_data),
         success=_("Филиал сохранён."),
         next_url="school:branches",
         show_refusal=_show_service_error,
+        template="school/branch_form.html",
+        context={"branch": branch},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/branch_form.html", {"form": form, "branch": branch})
 
 
 @role_required("branch.manage")
 def room_create(request, branch_pk: int):
     branch = selectors.branch_get(org=request.org, pk=branch_pk)
     form = forms.RoomForm(request.POST or None)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.room_create(org=request.org, branch=branch, **f.cleaned_data),
         success=_("Кабинет добавлен."),
         next_url="school:branches",
         show_refusal=_show_service_error,
+        template="school/room_form.html",
+        context={"branch": branch, "room": None},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/room_form.html", {"form": form, "branch": branch, "room": None})
 
 
 @role_required("branch.manage")
 def room_edit(request, pk: int):
     room = selectors.room_get(org=request.org, pk=pk)
     form = forms.RoomForm(request.POST or None, initial={"name": room.name, "capacity": room.capacity})
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.room_update(room=room, **f.cleaned_data),
         success=_("Кабинет сохранён."),
         next_url="school:branches",
         show_refusal=_show_service_error,
+        template="school/room_form.html",
+        context={"branch": room.branch, "room": room},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/room_form.html", {"form": form, "branch": room.branch, "room": room})
 
 
 # ---------------------------------------------------------------- courses
@@ -150,17 +146,16 @@ def courses(request):
 @role_required("course.manage")
 def course_create(request):
     form = forms.CourseForm(request.POST or None)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.course_create(org=request.org, **f.cleaned_data),
         success=_("Курс добавлен."),
         next_url="school:courses",
         show_refusal=_show_title_error,
+        template="school/course_form.html",
+        context={"course": None},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/course_form.html", {"form": form, "course": None})
 
 
 @role_required("course.manage")
@@ -168,17 +163,16 @@ def course_edit(request, pk: int):
     course = selectors.course_get(org=request.org, pk=pk)
     initial = {name: getattr(course, name) for name in forms.CourseForm.base_fields}
     form = forms.CourseForm(request.POST or None, initial=initial)
-    outcome = form_submit(
+    return form_page(
         request,
         form,
         lambda f: services.course_update(course=course, **f.cleaned_data),
         success=_("Курс сохранён."),
         next_url="school:courses",
         show_refusal=_show_title_error,
+        template="school/course_form.html",
+        context={"course": course},
     )
-    if outcome.response:
-        return outcome.response
-    return render(request, "school/course_form.html", {"form": form, "course": course})
 
 
 # ---------------------------------------------------------------- groups
