@@ -197,6 +197,40 @@ def activity_features(events: pd.DataFrame, rows: pd.DataFrame, as_of: int) -> p
     )
 
 
+GRADE_WEIGHT_TEXT = "weight="
+
+
+def grade_weights(text: pd.Series) -> np.ndarray:
+    """The weight a `grade` event may carry in its text as `weight=<number>` (its share of the final
+    mark); NaN where it carries none."""
+    raw = text.where(text.str.startswith(GRADE_WEIGHT_TEXT, na=False)).str.slice(len(GRADE_WEIGHT_TEXT))
+    return pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+
+
+def assessment_features(events: pd.DataFrame, rows: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """`hw_score_weighted`: the mean of the grades dated on or before `as_of`, each weighted by the
+    weight its event carries (`weight=<w>` in text; weight 0 = practice, left out). The plain mean in
+    `hw_score_mean` lets a practice quiz count as much as a marked assignment. Empty when no grade in
+    the data carries a weight."""
+    grades = events[events["kind"] == "grade"]
+    weight_all = grade_weights(grades["text"])
+    if not (weight_all > 0).any():
+        return pd.DataFrame(index=rows.index)
+    keep = (grades["day"].to_numpy() <= as_of) & grades["enrollment_id"].isin(rows.index).to_numpy()
+    keep &= (np.nan_to_num(weight_all) > 0) & grades["value"].notna().to_numpy()
+    n = len(rows)
+    row = pd.Series(np.arange(n), index=rows.index).reindex(grades["enrollment_id"][keep]).to_numpy()
+    weight = weight_all[keep]
+    score = grades["value"].to_numpy(dtype=float)[keep]
+    total = np.bincount(row, weights=weight, minlength=n)
+    weighted = np.bincount(row, weights=weight * score, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pd.DataFrame(
+            {"hw_score_weighted": np.where(total > 0, weighted / np.maximum(total, 1e-12), np.nan)},
+            index=rows.index,
+        )
+
+
 def against_cohort(X: pd.DataFrame, cohort: pd.Series, columns: list[str]) -> pd.DataFrame:
     """Each activity figure as a percentile among the enrollments of the same group scored on the same day,
     and its distance from their median (log scale): amounts differ a lot between courses."""
@@ -221,6 +255,7 @@ def snapshot(data: feat.RiskData, day_offset: int) -> tuple[pd.DataFrame, np.nda
         X = feat.compute_features(data, as_of=as_of, enrollment_ids=ids)
         if events is not None:
             X = X.join(activity_features(events, enr.loc[X.index], as_of))
+            X = X.join(assessment_features(events, enr.loc[X.index], as_of))
         X["__as_of"] = as_of
         frames.append(X)
     X = pd.concat(frames)

@@ -3,8 +3,8 @@ where they lie (../shared/data/oulad); never copies them into the project.
 
 Module start = day 0 of a presentation; presentations become dates ("2013B" → 1 Feb 2013, "2013J" →
 1 Oct 2013). Assessments become homework events: `homework_submitted` (value = days late, negative =
-early) and `grade` (value = score) on the submission day, and `homework_missed` on the due day when
-nothing was in by then. A withdrawal (date_unregistration) is a dropout on that day; Pass, Fail and
+early) and `grade` (value = score, text `weight=<assessment weight>`, 0 = practice) on the submission
+day, and `homework_missed` on the due day when nothing was in by then. A withdrawal (date_unregistration) is a dropout on that day; Pass, Fail and
 Distinction complete at the end of the presentation.
 
 VLE activity (optional, `derived_activity=True`): our copy lacks studentVle.csv, so `activity` events come
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from kruzhok.risk.backtest import GRADE_WEIGHT_TEXT
 
 STATIC = [
     "gender",
@@ -162,8 +164,16 @@ def convert(src: Path, out: Path, *, derived_activity: bool = True) -> dict[str,
             "value": late,
         }
     )
+    # The weight (share of the module mark; 0 = a practice quiz) rides in the grade's text.
     graded = pd.DataFrame(
-        {"enrollment_id": sub["enrollment_id"], "date": sub["date"], "kind": "grade", "value": sub["score"]}
+        {
+            "enrollment_id": sub["enrollment_id"],
+            "date": sub["date"],
+            "kind": "grade",
+            "value": sub["score"],
+            "text": GRADE_WEIGHT_TEXT
+            + pd.to_numeric(sub["weight"], errors="coerce").fillna(0).map("{:g}".format),
+        }
     )
 
     # Missed: a TMA/CMA with a due day and nothing in by then.
@@ -187,7 +197,7 @@ def convert(src: Path, out: Path, *, derived_activity: bool = True) -> dict[str,
         }
     )
     events = pd.concat([submitted, graded, missed_rows], ignore_index=True)
-    events["text"] = ""
+    events["text"] = events["text"].fillna("")
     activity = 0
     if derived_activity:
         activity_rows = derived_activity_events(src, enr, starts)

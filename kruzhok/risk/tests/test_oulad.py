@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
-from kruzhok.risk.backtest import activity_features, against_cohort
+from kruzhok.risk.backtest import activity_features, against_cohort, assessment_features
 from kruzhok.risk.oulad import DERIVED_ACTIVITY, convert
 
 
@@ -193,3 +193,39 @@ def test_activity_is_compared_within_the_cohort_only():
     # Low in a busy course and low in a quiet one rank the same.
     assert out["act_amount_28d_rank"].tolist() == [0.5, 1.0, 0.5, 1.0]
     assert out.loc[1, "act_amount_28d_vs_cohort"] < 0 < out.loc[2, "act_amount_28d_vs_cohort"]
+
+
+def test_grades_carry_the_assessment_weight(tmp_path):
+    src, out = tmp_path / "oulad", tmp_path / "out"
+    src.mkdir()
+    fake_oulad(src, derived=False)
+    convert(src, out, derived_activity=False)
+    events = pd.read_csv(out / "events.csv", keep_default_na=False)
+    grades = events[events["kind"] == "grade"]
+    assert grades["text"].tolist() == ["weight=10"]
+    assert not events.loc[events["kind"] != "grade", "text"].str.len().any()
+
+
+def test_the_weighted_score_leaves_out_practice_and_later_grades():
+    rows = pd.DataFrame({"started": [0, 0, 0]}, index=[1, 2, 3])
+    events = activity(
+        [
+            (1, 10, "grade", 40.0, "weight=10"),
+            (1, 12, "grade", 100.0, "weight=0"),  # a practice quiz counts for nothing
+            (1, 20, "grade", 70.0, "weight=20"),
+            (1, 29, "grade", 0.0, "weight=50"),  # after the as-of day
+            (2, 15, "grade", 90.0, ""),  # no weight: not in the weighted score
+            (3, 15, "homework_submitted", 0.0, ""),
+        ]
+    )
+    out = assessment_features(events, rows, 28)
+    assert out.loc[1, "hw_score_weighted"] == 60.0
+    assert np.isnan(out.loc[2, "hw_score_weighted"]) and np.isnan(out.loc[3, "hw_score_weighted"])
+    # The grade dated day 29 counts from that day on.
+    assert assessment_features(events, rows, 29).loc[1, "hw_score_weighted"] == 22.5
+
+
+def test_without_weighted_grades_there_is_no_weighted_score():
+    rows = pd.DataFrame({"started": [0]}, index=[1])
+    events = activity([(1, 5, "grade", 80.0, "")])
+    assert assessment_features(events, rows, 28).columns.empty
