@@ -110,3 +110,11 @@ def test_demo_story_prints_the_teacher_comparison_beside_the_network_without_the
     assert "без сильного преподавателя" in text and "как в seed_demo" in text
     # The strong teacher is starred in every table, even outside the top three.
     assert text.count(" *\n") == 4
+
+
+def test_demo_story_times_the_prior_fit_beside_the_method_of_moments():
+    out = io.StringIO()
+    call_command("demo_story", students=300, today=TODAY, top=1, timed=True, stdout=out)
+    text = out.getvalue()
+    assert text.count("max likelihood: wall median") == 4 and text.count("moments (baseline)") == 4
+    assert "prior strength α + β = " in text

@@ -1,13 +1,15 @@
 import dataclasses
 import datetime as dt
 import random
+import statistics
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from kruzhok.analytics.dashboards import COMPARE_MONTHS
-from kruzhok.analytics.fairness import compare
+from kruzhok.analytics.fairness import beta_prior, beta_prior_moments, compare
 from kruzhok.analytics.selectors import add_months
 from kruzhok.demo import behaviours as bh
 from kruzhok.demo.planning import OrgPlan
@@ -27,8 +29,15 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD")
         parser.add_argument("--top", type=int, default=5, help="teachers listed per table (5)")
+        parser.add_argument(
+            "--time",
+            dest="timed",
+            action="store_true",
+            help="also time the prior's fit on these teachers (maximum likelihood, and the method of "
+            "moments as the baseline)",
+        )
 
-    def handle(self, *args, students, seed, today, top, **options):
+    def handle(self, *args, students, seed, today, top, timed, **options):
         today = today or timezone.localdate()
         season = Season.for_today(today, settings.LESSON_HORIZON_DAYS)
         first = add_months(today.replace(day=1), -(COMPARE_MONTHS - 1))
@@ -49,7 +58,10 @@ class Command(BaseCommand):
                 rated, mean = compare(
                     [(str(t), plan.users[t].username, k, n) for t, (k, n) in counts.items()]
                 )
-                self.stdout.write(f"{metric}: mean {mean:.3f}")
+                a, b = beta_prior([tuple(c) for c in counts.values()])
+                self.stdout.write(f"{metric}: mean {mean:.3f}, prior strength α + β = {a + b:.1f}")
+                if timed:
+                    self.stdout.write("  " + _fit_times([tuple(c) for c in counts.values()]))
                 for r in rated:
                     if r.rank <= top or r.key == str(strong):
                         mark = " *" if r.key == str(strong) else ""
@@ -58,6 +70,25 @@ class Command(BaseCommand):
                             f"  {r.rank:3} {r.label:12} {r.successes:5}/{r.n:<5} raw {r.raw:.3f} "
                             f"shrunk {r.shrunk:.3f} [{r.low:.3f}, {r.high:.3f}]{small}{mark}"
                         )
+
+
+def _fit_times(units: list[tuple[int, int]], repeats: int = 200) -> str:
+    """Median and 95th percentile wall time of one fit, and its median CPU time (a busy machine stretches
+    the wall time, not the CPU time), both methods in the same run."""
+    out = []
+    for name, fit in (("max likelihood", beta_prior), ("moments (baseline)", beta_prior_moments)):
+        wall, cpu = [], []
+        for _ in range(repeats):
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            fit(units)
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
+        p95 = statistics.quantiles(wall, n=20)[-1]
+        out.append(
+            f"{name}: wall median {statistics.median(wall):.2f} ms, p95 {p95:.2f} ms, "
+            f"CPU median {statistics.median(cpu):.2f} ms"
+        )
+    return f"fit of {len(units)} teachers — " + "; ".join(out)
 
 
 def _retention(plan, first: dt.date) -> dict[int, list[int]]:
