@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import get_language
 
 from kruzhok.accounts.models import Organization
@@ -54,20 +54,34 @@ class Versions:
     """What each kind of cached figure depends on, all read in one query.
 
     `all` moves with any change (the page's HTML); `enrollments` only with enrollments, `money` with
-    billing events and payments, `risk` with new scores, alerts and feedback. (Revenue at risk and the
-    children at risk use `all`: a rescore the same day overwrites its row in place and moves no id,
-    but the event that caused it moves the counter.) Marks and lessons are not
-    cached at all: they are read from MonthlyFact, kept exact by the handlers. `mark_id`/`lesson_id` and
-    the `seen_*` ids tell whether rows arrived without events and the facts must catch up."""
+    billing events and payments, `revenue` only with money received, `lessons` with cancelled, moved
+    or new lessons, `risk` with new scores, alerts and feedback. (Revenue at risk and the
+    children at risk are summed under `all` from latest-score rows read under `risk` and patched with
+    the day's scores rewritten in place since: a rescore the same day moves no id.) Marks, lessons and enrollment
+    flows are read from MonthlyFact, kept exact by the handlers. `mark_id`/`lesson_id`/`enrollment_id`
+    and the `seen_*` ids tell whether rows arrived without events and the facts must catch up."""
 
     all: str
     enrollments: str
     money: str
     risk: str
+    revenue: str  # money received only (payments, refunds, their reversals) + enrollments
+    lessons: str  # lessons cancelled or moved (lesson.changed) + the newest lesson id
     mark_id: int = 0
     lesson_id: int = 0
+    enrollment_id: int = 0
     seen_mark_id: int | None = None
     seen_lesson_id: int | None = None
+    seen_enrollment_id: int | None = None
+
+    def facts_behind(self) -> bool:
+        """Marks, lessons or enrollments arrived without events (or the facts were never built)."""
+        pairs = (
+            (self.mark_id, self.seen_mark_id),
+            (self.lesson_id, self.seen_lesson_id),
+            (self.enrollment_id, self.seen_enrollment_id),
+        )
+        return any(seen is None or newest > seen for newest, seen in pairs)
 
     def part(self, name: str) -> str:
         return getattr(self, name)
@@ -78,12 +92,26 @@ def versions(org_id: int) -> Versions:
     state = DataVersion.all_objects.filter(organization_id=OuterRef("pk"))
     counters = {
         f"c_{name}": Subquery(state.values(name)[:1])
-        for name in ("version", "enrollments", "money", "facts_mark_id", "facts_lesson_id")
+        for name in (
+            "version",
+            "enrollments",
+            "money",
+            "lessons",
+            "facts_mark_id",
+            "facts_lesson_id",
+            "facts_enrollment_id",
+        )
     }
     # Money received moves with payments and refunds (and their reversals), not with the lesson charges
     # a mark writes to the ledger.
     received = LedgerEntry.all_objects.filter(
         organization_id=org_id, kind__in=[EntryKind.PAYMENT, EntryKind.REFUND, EntryKind.CORRECTION]
+    )
+    # Revenue counts only payments, refunds and the corrections that reverse them: a mark toggled back
+    # reverses its lesson charge with a correction, which must not recompute the revenue.
+    money = [EntryKind.PAYMENT, EntryKind.REFUND]
+    revenue = LedgerEntry.all_objects.filter(organization_id=org_id).filter(
+        Q(kind__in=money) | Q(kind=EntryKind.CORRECTION, reverses__kind__in=money)
     )
     row = (
         Organization.objects.filter(pk=org_id)
@@ -91,23 +119,28 @@ def versions(org_id: int) -> Versions:
             **counters,
             **{name: _max_id(model, org_id) for name, model in _GROWING.items()},
             received=Subquery(received.order_by("-id").values("id")[:1]),
+            revenue=Subquery(revenue.order_by("-id").values("id")[:1]),
         )
-        .values(*counters, *_GROWING, "received")
+        .values(*counters, *_GROWING, "received", "revenue")
         .first()
     )
     if row is None:
-        return Versions("none", "none", "none", "none")
+        return Versions("none", "none", "none", "none", "none", "none")
     v = {k: row[k] or 0 for k in row}
     enrollments = f"{v['c_enrollments']}:{v['enr']}"
     return Versions(
         all=":".join(str(v[k]) for k in ("c_version", *_GROWING)),
         enrollments=enrollments,
         money=f"{v['c_money']}:{v['received']}:{enrollments}",
+        revenue=f"{v['revenue']}:{enrollments}",
+        lessons=f"{v['c_lessons']}:{v['lesson']}",
         risk=f"{v['score']}:{v['alert']}:{v['fb']}:{enrollments}",
         mark_id=v["mark"],
         lesson_id=v["lesson"],
+        enrollment_id=v["enr"],
         seen_mark_id=row["c_facts_mark_id"],
         seen_lesson_id=row["c_facts_lesson_id"],
+        seen_enrollment_id=row["c_facts_enrollment_id"],
     )
 
 

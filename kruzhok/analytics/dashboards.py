@@ -7,6 +7,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
 from kruzhok.analytics import charts
@@ -32,7 +33,8 @@ class Tile:
 def percent(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "—"
-    return f"{value * 100:.{digits}f} %".replace(".", ",")
+    # The language's own decimal mark: «11,7 %» in Russian, "11.7 %" in English.
+    return f"{value * 100:.{digits}f} %".replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 def money(value: Decimal | float | None) -> str:
@@ -235,10 +237,14 @@ def comparison(facts: Facts, *, unit: str, metric: str, month: dt.date) -> dict:
         part="all" if metric == "attendance" else "enrollments",
     )
     chart_rows = [(r.label, r.shrunk, r.low, r.high, r.raw) for r in rated[:25]]
+    strength = rated[0].prior_strength if rated else None
     return {
         "rated": rated,
         "mean": mean,
         "period": period,
+        "strength": strength,
+        # The prior fit stopped at its bound (all observations): the units differ no more than chance.
+        "pooled": len(rated) > 1 and strength >= 0.999 * sum(r.n for r in rated),
         "chart": charts.interval_chart(
             chart_rows,
             label=_("Сравнение с поправкой на размер: ")

@@ -10,7 +10,7 @@ from kruzhok.analytics import facts
 from kruzhok.analytics.models import DataVersion
 from kruzhok.lib.dates import org_timezone
 from kruzhok.lib.tenancy import unscoped
-from kruzhok.school.models import Lesson
+from kruzhok.school.models import Enrollment, Lesson
 
 TOPICS = (
     "attendance.marked",
@@ -22,7 +22,7 @@ TOPICS = (
     "lesson.changed",
 )
 # Which counters besides the page-level `version` a topic moves (see DataVersion).
-_PARTS = {"enrollment.changed": ("enrollments",)}
+_PARTS = {"enrollment.changed": ("enrollments",), "lesson.changed": ("lessons",)}
 _PARTS.update({topic: ("money",) for topic in TOPICS if topic.startswith("billing.")})
 
 
@@ -69,6 +69,23 @@ def on_lesson_facts(*, organization_id=None, lesson_id=None, old_starts_at=None,
         facts.refresh(org, pairs)
 
 
+def on_enrollment_facts(*, organization_id=None, enrollment_id=None, **_payload) -> None:
+    """enrollment.changed: recount the enrollment flows of the enrollment's group."""
+    if not organization_id or not enrollment_id:
+        return
+    with unscoped():
+        org = Organization.objects.filter(pk=int(organization_id)).first()
+        group_id = (
+            Enrollment.all_objects.filter(organization_id=organization_id, pk=int(enrollment_id))
+            .values_list("group_id", flat=True)
+            .first()
+        )
+        if org is None or group_id is None:
+            return
+        facts.refresh_enrollments(org, [group_id])
+
+
 HANDLERS = {topic: [_bump_for(topic)] for topic in TOPICS}
 HANDLERS["attendance.marked"].insert(0, on_lesson_facts)
 HANDLERS["lesson.changed"].insert(0, on_lesson_facts)
+HANDLERS["enrollment.changed"].insert(0, on_enrollment_facts)
