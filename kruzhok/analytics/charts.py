@@ -5,6 +5,7 @@ desktop, colours from a fixed palette that stays distinct for colour-blind reade
 with a one-sentence summary. Every chart on a page also has a <table> with the same numbers.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -32,6 +33,23 @@ def _fmt(v: float) -> str:
 def _scale(lo: float, hi: float, a: float, b: float):
     span = (hi - lo) or 1.0
     return lambda v: a + (v - lo) / span * (b - a)
+
+
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+WHOLE_STEPS = (1, 2, 3, 4, 5, 6, 8, 10)
+
+
+def _nice_top(peak: float) -> float:
+    """The top of a four-tick axis at or above `peak`, on round steps (0, 3, 6, 9, 12 — not 3.25, 6.5):
+    a gridline labelled «3 %» must be at 3 %."""
+    if peak <= 0:
+        return 1.0
+    quarter = peak / 4
+    magnitude = 10 ** math.floor(math.log10(quarter))
+    # Under 10 a step of 1.5 or 2.5 would be printed rounded by a whole-number label («2 %» at 1.5).
+    steps = WHOLE_STEPS if 1 <= quarter < 10 else NICE_STEPS
+    step = next(m * magnitude for m in steps if m * magnitude >= quarter * (1 - 1e-9))
+    return step * 4
 
 
 def _frame(label: str, body: list[str]) -> SafeString:
@@ -75,7 +93,7 @@ def line_chart(
         return _frame(label, [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">—</text>'])
     x_lo = min(xs) if x_min is None else x_min
     x_hi = max(xs) if x_max is None else x_max
-    y_hi = y_max if y_max is not None else (max(ys) * 1.1 or 1.0)
+    y_hi = y_max if y_max is not None else _nice_top(max(ys))
     x = _scale(x_lo, x_hi, LEFT, WIDTH - RIGHT)
     y = _scale(y_min, y_hi, HEIGHT - BOTTOM, TOP)
     ticks = y_ticks if y_ticks is not None else [y_min + (y_hi - y_min) * i / 4 for i in range(5)]
@@ -123,7 +141,7 @@ def bar_chart(
 ) -> SafeString:
     if not bars:
         return _frame(label, [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">—</text>'])
-    y_hi = max(v for _, v in bars) * 1.15 or 1.0
+    y_hi = _nice_top(max(v for _, v in bars))
     y = _scale(0, y_hi, HEIGHT - BOTTOM, TOP)
     slot = (WIDTH - LEFT - RIGHT) / len(bars)
     width = max(2.0, slot * 0.7)

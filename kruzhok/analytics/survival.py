@@ -119,6 +119,17 @@ def _label(facts: Facts, e: EnrollmentFact, dimension: str) -> tuple[str, str]:
     raise ValueError(dimension)
 
 
+def enrollments_of(facts: Facts, dimension: str, key: str, *, left_only: bool) -> tuple[str, list[int]]:
+    """(label, enrollment ids) behind one row of the retention table: its «Зачислений» or «Ушли»."""
+    label, ids = "", []
+    for e in facts.enrollments:
+        k, text = _label(facts, e, dimension)
+        if k == key and (not left_only or lifetime(e, facts.today)[1]):
+            label = text
+            ids.append(e.id)
+    return label, ids
+
+
 def overall_curve(facts: Facts) -> Curve | None:
     if not facts.enrollments:
         return None

@@ -2,6 +2,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
 from kruzhok.analytics import dashboards, forms, operations, selectors, survival
 from kruzhok.analytics.selectors import Facts, scope_for
+from kruzhok.school.models import Enrollment, Student
 
 CHILDREN_PAGE = 50
 
@@ -61,6 +63,11 @@ def _dashboard_context(request, facts, filters, querystring) -> dict:
     role = request.role
     summary = facts.month_summary(month)
     overall, _none = dashboards.retention_curves(facts, None)
+    feedback = operations.feedback_trend(
+        facts,
+        months=selectors.months_back(month, dashboards.TREND_MONTHS),
+        teacher_id=request.user.pk if role == Role.TEACHER else None,
+    )
     context = {
         "month": month,
         "month_label": forms.month_label(month),
@@ -81,11 +88,9 @@ def _dashboard_context(request, facts, filters, querystring) -> dict:
         ],
         "groups_total": len(summary.by_group),
         "alerts": operations.alert_handling(facts, since=selectors.add_months(month, -2)),
-        "feedback": operations.feedback_trend(
-            facts,
-            months=selectors.months_back(month, dashboards.TREND_MONTHS),
-            teacher_id=request.user.pk if role == Role.TEACHER else None,
-        ),
+        "feedback": feedback,
+        "feedback_chart": _feedback_chart(feedback),
+        "palette": survival_palette(),
         "role": role,
     }
     if role in (Role.OWNER, Role.MANAGER):
@@ -100,6 +105,33 @@ def _dashboard_context(request, facts, filters, querystring) -> dict:
             membership=request.membership, org=request.org, facts=facts, today=facts.today
         )
     return context
+
+
+def _feedback_chart(rows: list[dict]):
+    """NPS and the share of negative feedback by month, on one −100…100 scale (the table is its text)."""
+    from kruzhok.analytics import charts
+
+    labels = [(i, r["month"].strftime("%m.%y")) for i, r in enumerate(rows)]
+    nps = [(i, float(r["nps"])) for i, r in enumerate(rows) if r["nps"] is not None]
+    negative = [(i, 100 * r["negative_share"]) for i, r in enumerate(rows) if r["negative_share"] is not None]
+    if not nps and not negative:
+        return None
+    return charts.line_chart(
+        [charts.Series("NPS", nps), charts.Series(_("Негативные отзывы, доля в процентах"), negative)],
+        label=_("NPS и доля негативных отзывов по месяцам: ")
+        + ", ".join(
+            f"{t} — NPS {r['nps'] if r['nps'] is not None else '—'}, "
+            + (dashboards.percent(r["negative_share"]) if r["negative_share"] is not None else "—")
+            for (_i, t), r in zip(labels, rows, strict=True)
+        ),
+        x_labels=labels,
+        y_min=-100.0,
+        y_max=100.0,
+        y_ticks=[-100, -50, 0, 50, 100],
+        y_format=lambda v: f"{v:.0f}",
+        x_min=0,
+        x_max=len(rows) - 1,
+    )
 
 
 @role_required("analytics.view")
@@ -184,6 +216,19 @@ def compare(request):
     )
 
 
+def _children_rows(page, enrollments) -> list[tuple]:
+    """Each child of the page with the enrollments behind the figure (for «Ушли»: when and why), in
+    one query per page."""
+    by_student: dict[int, list] = {}
+    for e in (
+        enrollments.filter(student_id__in=[s.pk for s in page])
+        .select_related("group")
+        .order_by("started_on", "pk")
+    ):
+        by_student.setdefault(e.student_id, []).append(e)
+    return [(s, by_student.get(s.pk, [])) for s in page]
+
+
 @role_required("analytics.view")
 @require_GET
 def children(request):
@@ -200,8 +245,12 @@ def children(request):
     group_id = cform.cleaned_data.get("group")
     if group_id is not None and group_id not in facts.group_ids:
         group_id = -1  # not in the viewer's scope: an empty list, never another group's children
+    enrollments = selectors.enrollments_behind(
+        facts, metric=metric, month=filters["month"], group_id=group_id
+    )
     students = selectors.children_behind(facts, metric=metric, month=filters["month"], group_id=group_id)
     page = Paginator(students, CHILDREN_PAGE).get_page(request.GET.get("page"))
+    rows = _children_rows(page, enrollments)
     return render(
         request,
         "analytics/children.html",
@@ -213,7 +262,56 @@ def children(request):
             "metric_label": forms.METRIC_LABELS[metric],
             "month_label": forms.month_label(filters["month"]),
             "page": page,
+            "rows": rows,
+            "enrollments_count": enrollments.count(),
             "group": facts.groups.get(group_id) if group_id else None,
+            "querystring": form.querystring(),
+        },
+        status=status,
+    )
+
+
+@role_required("analytics.view")
+@require_GET
+def retention_children(request):
+    """The children behind one row of the retention table (all their enrollments in the scope, or those
+    who left), over the whole history the curves are fitted on."""
+    facts, form, _filters, status = _facts_and_form(request)
+    by_form = forms.RetentionForm(request.GET)
+    key = request.GET.get("key", "")[:40]
+    left_only = request.GET.get("left") == "1"
+    if by_form.is_valid() and (not by_form.cleaned_data["by"] or not key):
+        by_form.add_error("by", _("Не указано, какую строку удержания раскрыть."))
+    if not by_form.is_valid():
+        return render(
+            request,
+            "analytics/children.html",
+            {"form": form, "cform": by_form, "error": True, "querystring": form.querystring()},
+            status=400,
+        )
+    by = by_form.cleaned_data["by"]
+    label, ids = survival.enrollments_of(facts, by, key, left_only=left_only)
+    # Ids come from the viewer's own scope (facts), so nothing outside it can be listed.
+    enrollments = Enrollment.objects.filter(organization_id=request.org.pk, pk__in=ids)
+    students = Student.objects.filter(
+        organization_id=request.org.pk, pk__in=enrollments.values("student_id")
+    ).order_by("last_name", "first_name", "pk")
+    page = Paginator(students, CHILDREN_PAGE).get_page(request.GET.get("page"))
+    what = _("Ушли") if left_only else _("Зачисления")
+    return render(
+        request,
+        "analytics/children.html",
+        {
+            "form": form,
+            "cform": by_form,
+            "metric": "retention",
+            "extra_hidden": [("by", by), ("key", key)] + ([("left", "1")] if left_only else []),
+            "metric_label": f"{what} · {survival.DIMENSIONS[by]}: {label or '—'}",
+            "month_label": _("за всё время"),
+            "page": page,
+            "rows": _children_rows(page, enrollments),
+            "enrollments_count": len(ids),
+            "back_url": reverse("analytics:retention") + f"?{form.querystring()}&by={by}",
             "querystring": form.querystring(),
         },
         status=status,

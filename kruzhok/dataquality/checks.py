@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from kruzhok.accounts.models import Organization
 from kruzhok.attendance.models import AttendanceMark
@@ -36,6 +36,8 @@ from kruzhok.school.models import (
 
 UNMARKED_WINDOW_DAYS = 30
 DUPLICATE_RATIO = 0.85
+# Twins share a surname and a birth date: their first names must be alike too (Ева/Вера is 0.57).
+FIRST_NAME_RATIO = 0.75
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,21 @@ class Problem:
     text: str
     url: str
     branch_id: int | None
+    # The Russian msgid and its values: the snapshot keeps them, so the page shows a row in the
+    # reader's language, not in the language the nightly job ran in.
+    message: str = ""
+    params: dict[str, str] | None = None
+
+
+def problem_text(message: str, params: dict[str, str]) -> str:
+    return _(message) % params
+
+
+def _problem(message: str, params: dict, *, url: str, branch_id: int | None) -> Problem:
+    params = {k: str(v) for k, v in params.items()}
+    return Problem(
+        text=problem_text(message, params), url=url, branch_id=branch_id, message=message, params=params
+    )
 
 
 @dataclass(frozen=True)
@@ -119,9 +136,9 @@ def unmarked_lesson_list(org: Organization, branch_ids, today: dt.date) -> list[
 
 def unmarked_lessons(org: Organization, branch_ids, today: dt.date) -> list[Problem]:
     return [
-        Problem(
-            text=_("«%(group)s», %(when)s, %(teacher)s: посещаемость не отмечена")
-            % {
+        _problem(
+            gettext_noop("«%(group)s», %(when)s, %(teacher)s: посещаемость не отмечена"),
+            {
                 "group": lesson.group.name,
                 "when": _local(lesson.starts_at, org),
                 "teacher": _teacher_name(lesson.teacher or lesson.group.teacher),
@@ -142,9 +159,9 @@ def marks_on_cancelled(org: Organization, branch_ids, today: dt.date) -> list[Pr
     if branch_ids is not None:
         marks = marks.filter(lesson__group__branch_id__in=branch_ids)
     return [
-        Problem(
-            text=_("%(child)s: отметка «%(mark)s» на отменённом занятии «%(group)s», %(when)s")
-            % {
+        _problem(
+            gettext_noop("%(child)s: отметка «%(mark)s» на отменённом занятии «%(group)s», %(when)s"),
+            {
                 "child": m.student.full_name,
                 "mark": m.get_status_display(),
                 "group": m.lesson.group.name,
@@ -177,9 +194,9 @@ def enrollments_without_lessons(org: Organization, branch_ids, today: dt.date) -
     if branch_ids is not None:
         enrollments = enrollments.filter(group__branch_id__in=branch_ids)
     return [
-        Problem(
-            text=_("%(child)s — группа «%(group)s»: впереди нет ни одного занятия")
-            % {"child": e.student.full_name, "group": e.group.name},
+        _problem(
+            gettext_noop("%(child)s — группа «%(group)s»: впереди нет ни одного занятия"),
+            {"child": e.student.full_name, "group": e.group.name},
             url=reverse("school:group_detail", args=[e.group_id]),
             branch_id=e.group.branch_id,
         )
@@ -198,8 +215,9 @@ def _students_lacking(org: Organization, branch_ids, having_ids: set[int]):
 def children_without_guardian(org: Organization, branch_ids, today: dt.date) -> list[Problem]:
     linked = set(StudentGuardian.objects.filter(organization_id=org.pk).values_list("student_id", flat=True))
     return [
-        Problem(
-            text=_("%(child)s: не указан ни один родитель") % {"child": s.full_name},
+        _problem(
+            gettext_noop("%(child)s: не указан ни один родитель"),
+            {"child": s.full_name},
             url=_student_url(s.pk),
             branch_id=s.branch_id,
         )
@@ -214,8 +232,9 @@ def children_without_consent(org: Organization, branch_ids, today: dt.date) -> l
         )
     )
     return [
-        Problem(
-            text=_("%(child)s: нет согласия на обработку персональных данных") % {"child": s.full_name},
+        _problem(
+            gettext_noop("%(child)s: нет согласия на обработку персональных данных"),
+            {"child": s.full_name},
             url=_student_url(s.pk),
             branch_id=s.branch_id,
         )
@@ -230,12 +249,14 @@ def normalized_name(last_name: str, first_name: str) -> str:
 
 
 def likely_duplicates(org: Organization, branch_ids, today: dt.date) -> list[Problem]:
-    """Pairs of children with the same birth date and a similar name (difflib ratio ≥ 0.85)."""
+    """Pairs of children with the same birth date and a similar name (difflib ratio ≥ 0.85), whose
+    first names are alike too, so twins are not reported."""
     by_birth: dict[dt.date, list] = defaultdict(list)
     for row in _students_in(org, branch_ids).values(
         "pk", "last_name", "first_name", "birth_date", "branch_id"
     ):
         row["norm"] = normalized_name(row["last_name"], row["first_name"])
+        row["first"] = normalized_name("", row["first_name"])
         by_birth[row["birth_date"]].append(row)
     problems = []
     matcher = difflib.SequenceMatcher(autojunk=False)
@@ -250,13 +271,14 @@ def likely_duplicates(org: Organization, branch_ids, today: dt.date) -> list[Pro
                     matcher.real_quick_ratio() >= DUPLICATE_RATIO
                     and matcher.quick_ratio() >= DUPLICATE_RATIO
                     and matcher.ratio() >= DUPLICATE_RATIO
+                    and difflib.SequenceMatcher(None, a["first"], b["first"]).ratio() >= FIRST_NAME_RATIO
                 ):
                     problems.append(
-                        Problem(
-                            text=_(
+                        _problem(
+                            gettext_noop(
                                 "%(a)s и %(b)s, оба родились %(birth)s: похоже, один ребёнок записан дважды"
-                            )
-                            % {
+                            ),
+                            {
                                 "a": f"{a['last_name']} {a['first_name']}",
                                 "b": f"{b['last_name']} {b['first_name']}",
                                 "birth": f"{birth:%d.%m.%Y}",
@@ -293,9 +315,9 @@ def payments_without_subscription(org: Organization, branch_ids, today: dt.date)
         if branch_ids is not None and branch_id not in branch_ids:
             continue
         problems.append(
-            Problem(
-                text=_("%(payer)s: оплата %(amount)s ₽ от %(when)s, а абонемента нет")
-                % {
+            _problem(
+                gettext_noop("%(payer)s: оплата %(amount)s ₽ от %(when)s, а абонемента нет"),
+                {
                     "payer": p.account.guardian.full_name,
                     "amount": p.amount,
                     "when": _local(p.paid_at or p.created_at, org),
@@ -310,8 +332,9 @@ def payments_without_subscription(org: Organization, branch_ids, today: dt.date)
 def ledger_disagreements(org: Organization, branch_ids, today: dt.date) -> list[Problem]:
     """billing's own consistency check (kruzhok/billing/checks.py): balances against the ledger."""
     return [
-        Problem(
-            text=_("Расхождение в учёте оплат: %(problem)s") % {"problem": problem},
+        _problem(
+            gettext_noop("Расхождение в учёте оплат: %(problem)s"),
+            {"problem": problem},
             url=reverse("billing:accounts"),
             branch_id=None,
         )

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from kruzhok.accounts.models import Membership, Role
-from kruzhok.dataquality.checks import CHECKS, Check, Problem
+from kruzhok.dataquality.checks import CHECKS, Check, Problem, problem_text
 from kruzhok.dataquality.models import DataQualitySnapshot
 from kruzhok.school.models import Branch
 
@@ -55,6 +55,16 @@ def _count(snapshot: DataQualitySnapshot, key: str, branch_ids: list[int] | None
     return sum(snapshot.counts.get(str(b), {}).get(key, 0) for b in branch_ids)
 
 
+def _row_text(row: dict) -> str:
+    """In the reader's language; rows of older snapshots kept only the text of the night's run."""
+    if row.get("message"):
+        try:
+            return problem_text(row["message"], row["params"])
+        except (KeyError, TypeError, ValueError):  # a msgid whose placeholders changed since
+            pass
+    return row["text"]
+
+
 def check_results(*, membership: Membership, today: dt.date) -> list[CheckResult]:
     """Every check as the latest snapshot found it (the checks take seconds on a big network, so they
     run nightly or on «Пересчитать», never on a page view). Empty with no snapshot yet."""
@@ -69,7 +79,7 @@ def check_results(*, membership: Membership, today: dt.date) -> list[CheckResult
             results.append(CheckResult(check, [], as_of=None))
             continue
         rows = _rows(snapshot, check.key, branch_ids)
-        problems = [Problem(text=r["text"], url=r["url"], branch_id=None) for r in rows]
+        problems = [Problem(text=_row_text(r), url=r["url"], branch_id=None) for r in rows]
         results.append(
             CheckResult(check, problems, as_of=snapshot.day, total=_count(snapshot, check.key, branch_ids))
         )

@@ -30,6 +30,8 @@ def _details(problems) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"all": []}
     for p in problems:
         row = {"text": p.text, "url": p.url}
+        if p.message:  # shown in the reader's language (selectors.check_results)
+            row.update(message=p.message, params=p.params)
         if len(out["all"]) < DETAILS_MAX:
             out["all"].append(row)
         if p.branch_id is not None:

@@ -23,6 +23,8 @@ ACTION_ODDS = {
 }
 PAST_DROPPED, PAST_STAYED = 70, 110
 OUTCOME_DAYS = 30
+# Days from an alert to the first reaction: most within two days, a few left waiting a week or more.
+ACK_DAYS = (0, 0, 1, 1, 1, 2, 2, 3, 5, 9)
 
 
 def seed_risk(*, orgs, today: dt.date | None = None) -> dict[str, int]:
@@ -42,7 +44,54 @@ def seed_risk(*, orgs, today: dt.date | None = None) -> dict[str, int]:
             totals["scored"] += result["scored"]
             totals["past_alerts"] += seed_alert_history(org=org, today=day)
             totals["escalated"] += alerts_escalate(org=org, today=day)
+            date_alert_timeline(org=org)
     return totals
+
+
+def date_alert_timeline(*, org) -> int:
+    """Dates each seeded alert's timeline as its story goes (raised on the day it was opened,
+    acknowledged, escalated and closed when the alert says), not at seeding time: an alert opened on
+    08.11 must not show «29.11 15:36 Сигнал поднят». Never later than its seeding moment."""
+    from kruzhok.lib.dates import org_timezone
+    from kruzhok.risk.models import AlertEventKind, RiskAlertAction, RiskAlertEvent
+
+    tz = org_timezone(org)
+
+    def morning(day: dt.date, pk: int) -> dt.datetime:
+        # Nightly scoring raises alerts and settles outcomes early in the morning.
+        return dt.datetime.combine(day, dt.time(6, pk % 50), tzinfo=tz)
+
+    events = list(
+        RiskAlertEvent.all_objects.filter(organization_id=org.id).select_related("alert").order_by("pk")
+    )
+    changed = []
+    for event in events:
+        alert = event.alert
+        opened = morning(alert.opened_on, alert.pk)
+        when = {
+            AlertEventKind.OPENED: opened,
+            AlertEventKind.ACKNOWLEDGED: alert.acknowledged_at,
+            AlertEventKind.ASSIGNED: alert.acknowledged_at,
+            AlertEventKind.ESCALATED: alert.escalated_at,
+            AlertEventKind.ACTION: alert.closed_at or alert.acknowledged_at,
+            AlertEventKind.NOT_USEFUL: alert.closed_at,
+            AlertEventKind.CLOSED: alert.closed_at,
+            AlertEventKind.OUTCOME: morning(alert.outcome_on, alert.pk) if alert.outcome_on else None,
+        }.get(event.kind)
+        if when is not None:
+            when = max(opened, min(when, event.created_at))
+            if when != event.created_at:
+                event.created_at = when
+                changed.append(event)
+    RiskAlertEvent.all_objects.bulk_update(changed, ["created_at"], batch_size=500)
+    actions = []
+    for action in RiskAlertAction.all_objects.filter(organization_id=org.id).select_related("alert"):
+        when = action.alert.closed_at or action.alert.acknowledged_at
+        if when is not None and when < action.created_at:
+            action.created_at = when
+            actions.append(action)
+    RiskAlertAction.all_objects.bulk_update(actions, ["created_at"], batch_size=500)
+    return len(changed) + len(actions)
 
 
 def seed_alert_history(*, org, today: dt.date, seed: int = 7) -> int:
@@ -85,11 +134,22 @@ def seed_alert_history(*, org, today: dt.date, seed: int = 7) -> int:
     )
     if not chosen:
         return 0
+    from kruzhok.lib.dates import org_timezone
+
     now = timezone.now()
+    tz = org_timezone(org)
+    clock = random.Random(seed * 7919 + org.id)  # its own draws, so the actions drawn below stay as they were
+
+    def moment(day: dt.date, hour: int) -> dt.datetime:
+        # Handled on the days they were, not at seeding time: the dashboard shows how fast alerts
+        # are handled from these.
+        return min(now, dt.datetime.combine(day, dt.time(hour, clock.randint(0, 59)), tzinfo=tz))
+
     alerts = []
     for pk, teacher, opened, outcome, outcome_on in chosen:
         high = rng.random() < 0.8
         probability = round(rng.uniform(0.5, 0.9) if high else rng.uniform(0.3, 0.49), 3)
+        acknowledged = moment(min(opened + dt.timedelta(days=clock.choice(ACK_DAYS)), outcome_on), 10)
         alerts.append(
             RiskAlert(
                 organization_id=org.id,
@@ -100,8 +160,8 @@ def seed_alert_history(*, org, today: dt.date, seed: int = 7) -> int:
                 factors=[],
                 status=AlertStatus.CLOSED,
                 assigned_to_id=teacher,
-                acknowledged_at=now,
-                closed_at=now,
+                acknowledged_at=acknowledged,
+                closed_at=max(acknowledged, moment(outcome_on, 18)),
                 outcome=outcome,
                 outcome_on=outcome_on,
             )

@@ -260,6 +260,19 @@ PAYROLL_HEADER = [
 ]
 
 
+def _payroll_branches(membership: Membership, branch_id: int | None) -> str:
+    """The header names what the rows cover: the chosen branch, a manager's own branches, or all."""
+    from kruzhok.analytics.selectors import scope_for
+
+    branches = Branch.objects.filter(organization_id=membership.organization_id)
+    if branch_id:
+        return branches.get(pk=branch_id).name
+    scope = scope_for(membership)
+    if scope.branch_ids is None:
+        return str(_("все филиалы"))
+    return ", ".join(branches.filter(pk__in=scope.branch_ids).order_by("name").values_list("name", flat=True))
+
+
 def teacher_payroll_xlsx(membership: Membership, params: dict, progress: Progress) -> Document:
     month_from, month_to = parse_month(params["month"]), parse_month(params["month_to"])
     rows = teacher_payroll_rows(
@@ -277,11 +290,7 @@ def teacher_payroll_xlsx(membership: Membership, params: dict, progress: Progres
     sheet.title = _("Преподаватели")
     sheet.append([safe_cell(title)])
     sheet["A1"].font = TITLE
-    branch_name = _("все филиалы")
-    if params.get("branch_id"):
-        branch_name = Branch.objects.get(
-            organization_id=membership.organization_id, pk=params["branch_id"]
-        ).name
+    branch_name = _payroll_branches(membership, params.get("branch_id"))
     sheet.append([safe_cell(membership.organization.name), safe_cell(branch_name)])
     sheet.append([])
     sheet.append([str(h) for h in PAYROLL_HEADER])

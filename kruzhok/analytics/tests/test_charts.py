@@ -28,3 +28,29 @@ def test_a_step_curve_holds_its_value_until_the_next_event():
 
 def svg_count(svg: str, tag: str) -> int:
     return svg.count(tag)
+
+
+def test_gridlines_fall_on_round_values():
+    import re
+
+    churn = charts.bar_chart(
+        [("09.26", 4.2), ("10.26", 10.0), ("11.26", 11.7)], label="c", y_format=lambda v: f"{v:g} %"
+    )
+    assert re.findall(r'class="chart-tick">([^<]+ %)<', churn) == ["0 %", "3 %", "6 %", "9 %", "12 %"]
+    revenue = charts.bar_chart(
+        [("09.26", 560_000), ("10.26", 440_000)], label="r", y_format=lambda v: f"{v:g}"
+    )
+    assert re.findall(r'class="chart-tick">(\d+)<', revenue)[:5] == [
+        "0",
+        "150000",
+        "300000",
+        "450000",
+        "600000",
+    ]
+
+
+def test_small_axes_step_by_whole_numbers():
+    import re
+
+    churn = charts.bar_chart([("09.26", 2.0), ("10.26", 5.9)], label="c", y_format=lambda v: f"{v:.0f} %")
+    assert re.findall(r'class="chart-tick">([^<]+ %)<', churn) == ["0 %", "2 %", "4 %", "6 %", "8 %"]

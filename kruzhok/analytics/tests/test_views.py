@@ -1,5 +1,6 @@
 """The dashboards as each role sees them: figures, drill-downs, scope, and bad input."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -139,3 +140,106 @@ def test_charts_have_text_alternatives(alpha, client_as):
     assert html.count('role="img"') >= 4
     assert 'aria-label="Отток по месяцам' in html
     assert "<table" in html
+
+
+def test_a_child_who_left_two_groups_is_one_child_and_two_enrollments_with_when_and_why(alpha, client_as):
+    october = build_october(alpha)
+    from kruzhok.testing import factories as f
+
+    # Ушедшая-центр also left the northern group, a week later, over the timetable.
+    f.EnrollmentFactory(
+        organization=alpha.org,
+        student=october.e2_dropped.student,
+        group=october.group2,
+        started_on=dt.date(2026, 9, 1),
+        status="dropped",
+        ended_on=dt.date(2026, 10, 17),
+        drop_reason="schedule",
+    )
+    client = client_as(alpha.owner)
+    tile = re.search(
+        r"Ушли</span>\s*<span class=\"an-tile-value\">(\d+)",
+        client.get(f"/analytics/?{OCT}").content.decode(),
+    )
+    assert tile.group(1) == "3"
+    drill = client.get(f"/analytics/children/?metric=dropped&{OCT}")
+    html = drill.content.decode()
+    assert "Детей: 2 · зачислений: 3" in html
+    names = _names(drill)
+    assert "Север-1 (alpha) · 01.09.2026 — 17.10.2026 · Не подходит расписание" in names
+    assert f"{alpha.group.name} · 01.09.2026 — 10.10.2026" in names
+
+
+def test_each_compared_unit_leads_to_its_own_figures_and_children(alpha, client_as):
+    october = build_october(alpha)
+    client = client_as(alpha.owner)
+    groups = client.get(f"/analytics/compare/?unit=group&metric=retention&{OCT}").content.decode()
+    link = re.search(rf'<a href="([^"]*group={alpha.group.pk})">{re.escape(alpha.group.name)}</a>', groups)
+    drill = client.get(link.group(1).replace("&amp;", "&"))
+    assert "Постоянный" in _names(drill) and "Ушедшая-центр" not in _names(drill)
+    teachers = client.get(f"/analytics/compare/?unit=teacher&metric=retention&{OCT}").content.decode()
+    link = re.search(rf'<a href="([^"]*teacher={october.teacher2.pk})">', teachers)
+    dashboard = client.get(link.group(1).replace("&amp;", "&"))
+    assert dashboard.status_code == 200
+    # Only the northern group's teacher: 1 of the 2 who left in October.
+    assert re.search(r"Ушли</span>\s*<span class=\"an-tile-value\">1<", dashboard.content.decode())
+
+
+def test_percentages_use_the_languages_decimal_mark(alpha, client_as):
+    build_october(alpha)
+    client = client_as(alpha.owner)
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # what the language selector sets
+    english = client.get(f"/analytics/?{OCT}").content.decode()
+    assert "40.0 %" in english and "40,0 %" not in english
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    assert "40,0 %" in client.get(f"/analytics/?{OCT}").content.decode()
+
+
+def test_nps_and_negative_feedback_are_drawn_by_month_with_their_text(alpha, client_as):
+    from kruzhok.feedback.services import feedback_submit
+
+    for score, text in [(5, "Ребёнку очень нравится, спасибо!"), (2, "Было скучно, сын не хочет идти.")]:
+        feedback_submit(
+            org=alpha.org,
+            actor=alpha.parent,
+            guardian=alpha.guardian,
+            student=alpha.student,
+            text=text,
+            score=score,
+        )
+    page = client_as(alpha.owner).get("/analytics/").content.decode()
+    chart = re.search(r'<svg[^>]*aria-label="(NPS и доля негативных отзывов по месяцам: [^"]*)"', page)
+    assert chart is not None
+    from django.utils import timezone
+
+    this_month = timezone.localdate().strftime("%m.%y")
+    # One promoter (5) and one detractor (2): NPS 0.
+    assert f"{this_month} — NPS 0," in chart.group(1)
+
+
+def test_the_retention_tables_counts_open_the_children_behind_them(alpha, beta, client_as):
+    build_october(alpha)
+    client = client_as(alpha.owner)
+    page = client.get("/analytics/retention/?by=branch").content.decode()
+    row = re.search(
+        rf'<td>{re.escape(alpha.branch.name)}</td><td><a href="([^"]+)">\d+</a></td><td><a href="([^"]+)">1</a>',
+        page,
+    )
+    assert row is not None, "the counts are links"
+    everyone_url, left_url = (u.replace("&amp;", "&") for u in row.groups())
+    left = client.get(left_url)
+    names = _names(left)
+    assert "Ушедшая-центр" in names and "Постоянный" not in names and "Ушедший-север" not in names
+    assert f"Ушли · Филиал: {alpha.branch.name}: за всё время" in left.content.decode()
+    everyone = _names(client.get(everyone_url))
+    assert "Постоянный" in everyone and "Ушедшая-центр" in everyone and "Ушедший-север" not in everyone
+    # Another organisation's owner with the same link sees none of alpha's children.
+    assert "Ушедшая-центр" not in client_as(beta.owner).get(left_url).content.decode()
+
+
+def test_a_retention_drill_down_without_a_row_says_so(alpha, client_as):
+    page = client_as(alpha.owner).get("/analytics/retention/children/?by=course")
+    assert page.status_code == 400
+    assert "Не указано, какую строку удержания раскрыть." in page.content.decode()

@@ -132,3 +132,34 @@ def test_a_manager_sees_the_count_of_their_branches_only(alpha, client_as):
     page = client_as(alpha.manager).get(reverse("dataquality:index")).content.decode()
     check = page.split('data-check="unmarked_lessons"')[1].split("</li>")[0]
     assert '<span class="badge bad dq-count">1</span>' in check
+
+
+def test_twins_are_not_reported_as_duplicates_but_a_child_entered_twice_is(alpha, client_as):
+    birth = dt.date(2016, 8, 1)
+    for first_name in ("Ева", "Вера"):  # twins: same surname and birthday, different names
+        f.StudentFactory(
+            organization=alpha.org, last_name="Данилова", first_name=first_name, birth_date=birth
+        )
+    for first_name in ("Анастасия", "Анастасиа"):  # one child entered twice, with a typo
+        f.StudentFactory(organization=alpha.org, last_name="Маслова", first_name=first_name, birth_date=birth)
+    snapshot_take(org=alpha.org)
+    page = client_as(alpha.owner).get(reverse("dataquality:index")).content.decode()
+    assert "Маслова Анастасия и Маслова Анастасиа, оба родились 01.08.2016" in page
+    assert "Данилова Ева и Данилова Вера" not in page
+
+
+def test_rows_are_shown_in_the_readers_language_whatever_language_the_night_ran_in(alpha, client_as):
+    from django.conf import settings
+    from django.utils import translation
+
+    child = f.StudentFactory(organization=alpha.org, last_name="Безсогласия", first_name="Ира")
+    with translation.override("ru"):
+        snapshot_take(org=alpha.org)
+    client = client_as(alpha.owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # what the language selector sets
+    page = client.get(reverse("dataquality:index")).content.decode()
+    assert f"{child.full_name}: no consent to personal data processing" in page
+    assert "нет согласия на обработку" not in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    page = client.get(reverse("dataquality:index")).content.decode()
+    assert f"{child.full_name}: нет согласия на обработку персональных данных" in page

@@ -73,3 +73,28 @@ def test_payroll_counts_held_and_cancelled_lessons_hours_and_present_children(
     assert row[2:6] == [held, 1, held * 1.5, present]
     totals = rows[-1]
     assert totals[0] == "Итого" and totals[2] == held and totals[5] == present
+
+
+def test_a_managers_payroll_names_their_own_branch_not_all_branches(
+    alpha, month_world, django_capture_on_commit_callbacks
+):
+    month = f"{month_world.month:%Y-%m}"
+    _, book = _run(
+        alpha,
+        alpha.manager,
+        "teacher_payroll",
+        {"month": month, "month_to": month},
+        django_capture_on_commit_callbacks,
+    )
+    header = _rows(book.active)[1]
+    assert header[1] == alpha.branch.name
+    assert alpha.other_branch.name not in header and "все филиалы" not in header
+    # The owner's report covers the whole network and says so.
+    _, book = _run(
+        alpha,
+        alpha.owner,
+        "teacher_payroll",
+        {"month": month, "month_to": month},
+        django_capture_on_commit_callbacks,
+    )
+    assert _rows(book.active)[1][1] == "все филиалы"
