@@ -239,6 +239,7 @@ CELERY_BEAT_SCHEDULE["feedback-surveys-daily"] = {
 
 # Early warning (kruzhok/risk, docs/risk.md): the label is "drops out within the next N days"; an alert
 # opens at or above the threshold probability; trained models are joblib files under RISK_MODEL_DIR.
+# The threshold and the weekly budget are defaults: each organisation may set its own (RiskSettings).
 RISK_HORIZON_DAYS = env_int("RISK_HORIZON_DAYS", 30)
 RISK_ALERT_THRESHOLD = float(env_str("RISK_ALERT_THRESHOLD", "0.5"))
 RISK_ALERTS_PER_TEACHER_WEEK = env_int("RISK_ALERTS_PER_TEACHER_WEEK", 5)

@@ -5,6 +5,9 @@ An alert goes to the group's teacher (the branch manager when the group has none
 branch has none). Nobody acknowledging it in `RiskSettings.escalation_days` sends it to the branch
 manager, and as long again later to the owner. The outcome (stayed / dropped) is settled by the daily
 task: a drop ends it at once, an enrollment still open `outcome_days` after the alert counts as stayed.
+The threshold and the weekly budget are the organisation's (RiskSettings). An alert whose risk has
+stayed under the threshold for RISK_FELL_DAYS is closed by the nightly scoring («Риск снизился»), and
+one whose risk is under the threshold does not escalate.
 """
 
 import datetime as dt
@@ -13,7 +16,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,11 +44,7 @@ JUMP = 0.15  # a rise of 15 points in a week raises an alert even below the thre
 MAX_ESCALATION = 2  # 1 = branch manager, 2 = owner
 
 
-def _threshold() -> float:
-    # Lazy: services imports this module, and the threshold lives with the scoring code.
-    from kruzhok.risk.services import alert_threshold
-
-    return alert_threshold()
+RISK_FELL_DAYS = 14  # an open alert closes once the risk has stayed under the threshold this long
 
 
 # ------------------------------------------------------------------------------------------ settings
@@ -57,14 +56,35 @@ def risk_settings_for(*, org) -> RiskSettings:
     return found or RiskSettings(organization_id=org.pk)
 
 
-def risk_settings_update(*, org, escalation_days: int, outcome_days: int) -> RiskSettings:
+def risk_settings_update(
+    *,
+    org,
+    escalation_days: int,
+    outcome_days: int,
+    threshold_percent: int | None = None,
+    weekly_budget: int | None = None,
+) -> RiskSettings:
+    """The owner's alert rules. A save bumps the organisation's cached rules (orgcache), so the very next
+    rescore uses them."""
     with transaction.atomic():
         row, _created = RiskSettings.all_objects.select_for_update().get_or_create(organization_id=org.pk)
         row.escalation_days = escalation_days
         row.outcome_days = outcome_days
+        if threshold_percent is not None:
+            row.threshold_percent = threshold_percent
+        if weekly_budget is not None:
+            row.weekly_budget = weekly_budget
         row.full_clean(exclude=["organization"], validate_constraints=False)
         row.save()
     return row
+
+
+def weekly_budget(*, org=None) -> int:
+    """New alerts one person may get in 7 days (no storms); the riskiest children go first. The
+    organisation's own number (RiskSettings), the server default without an organisation."""
+    if org is None:
+        return int(getattr(settings, "RISK_ALERTS_PER_TEACHER_WEEK", 5))
+    return risk_settings_for(org=org).weekly_budget
 
 
 # --------------------------------------------------------------------------------------- recipients
@@ -171,11 +191,13 @@ def _event(alert: RiskAlert, kind: str, *, actor=None, target=None, note: str = 
 # ------------------------------------------------------------------------------------------- raising
 
 
-def alerts_raise(*, org, scores: list[RiskScore], as_of: dt.date) -> int:
-    """One alert per crossing: a score over the threshold (or 15 points above a week ago) opens an
-    alert unless one is already open for that enrollment; the partial unique index settles races.
-    No storms: at most RISK_ALERTS_PER_TEACHER_WEEK new alerts per recipient in 7 days, riskiest first."""
-    threshold = _threshold()
+def alerts_raise(*, org, scores: list[RiskScore], as_of: dt.date, rules: RiskSettings | None = None) -> int:
+    """One alert per crossing: a score over the organisation's threshold (or 15 points above a week ago)
+    opens an alert unless one is already open for that enrollment; the partial unique index settles races.
+    No storms: at most the organisation's weekly budget of new alerts per recipient in 7 days, riskiest
+    first. `rules`: the organisation's RiskSettings when the caller has them (the scorer's cache)."""
+    rules = rules or risk_settings_for(org=org)
+    threshold = rules.threshold
     candidates = {s.enrollment_id: s for s in scores if s.probability >= threshold * 0.6}
     if not candidates:
         return 0
@@ -209,7 +231,7 @@ def alerts_raise(*, org, scores: list[RiskScore], as_of: dt.date) -> int:
         ).values_list("enrollment_id", "scored_on")
         dipped = {eid for eid, day in dips if day > last_closed[eid]}
     recipients = first_recipient_ids(org=org, enrollment_ids=ids)
-    budget = int(getattr(settings, "RISK_ALERTS_PER_TEACHER_WEEK", 5))
+    budget = rules.weekly_budget
     spent: dict = {}
     for user_id in RiskAlert.all_objects.filter(
         organization_id=org.id, opened_on__gt=as_of - dt.timedelta(days=7)
@@ -237,7 +259,10 @@ def alerts_raise(*, org, scores: list[RiskScore], as_of: dt.date) -> int:
                 )
                 _event(alert, AlertEventKind.OPENED, target=alert.assigned_to)
         except IntegrityError:
-            continue  # another run opened it a moment ago
+            # Another run opened it a moment ago: it spends this recipient's budget all the same, or two
+            # runs at once would each fill the budget with different children.
+            spent[to] = spent.get(to, 0) + 1
+            continue
         created.append(alert)
         spent[to] = spent.get(to, 0) + 1
     # One message per person per run, however many children it names: a teacher's phone buzzes once.
@@ -398,7 +423,16 @@ def alert_assign(*, alert: RiskAlert, actor, assignee_id: int) -> RiskAlert:
 def alerts_escalate(*, org, today: dt.date) -> int:
     """Alerts nobody acknowledged in N days go to the branch manager, then (N days later) to the owner.
     Each step is claimed with a conditional UPDATE, so two runs at once escalate once."""
-    days = risk_settings_for(org=org).escalation_days
+    rules = risk_settings_for(org=org)
+    days = rules.escalation_days
+    # The child's latest risk: an alert whose risk has fallen under the threshold never escalates.
+    latest = (
+        RiskScore.all_objects.filter(
+            organization_id=org.id, enrollment_id=OuterRef("enrollment_id"), scored_on__lte=today
+        )
+        .order_by("-scored_on")
+        .values("probability")[:1]
+    )
     due = RiskAlert.all_objects.filter(
         organization_id=org.id, status=AlertStatus.OPEN, escalation_level__lt=MAX_ESCALATION
     ).filter(
@@ -406,7 +440,10 @@ def alerts_escalate(*, org, today: dt.date) -> int:
         | Q(escalation_level__gte=1, escalated_at__date__lte=today - dt.timedelta(days=days))
     )
     done = 0
+    due = due.annotate(latest_probability=Subquery(latest))
     for alert in due.select_related("organization", "enrollment__student", "enrollment__group__branch"):
+        if alert.latest_probability is not None and alert.latest_probability < rules.threshold:
+            continue
         level = alert.escalation_level + 1
         targets = branch_managers(alert.enrollment) if level == 1 else []
         if not targets:
@@ -437,6 +474,64 @@ def alerts_escalate(*, org, today: dt.date) -> int:
             )
         done += 1
     return done
+
+
+def alerts_close_when_risk_fell(*, org, as_of: dt.date, rules: RiskSettings | None = None) -> int:
+    """Nightly: an open alert whose child's risk has stayed under the organisation's threshold for
+    RISK_FELL_DAYS closes with «Риск снизился» on its timeline. Nobody acted, so it is not an action;
+    its outcome (stayed / dropped) is still settled later as for any alert. Each close is claimed with a
+    conditional UPDATE, so two runs at once close (and log) it once."""
+    rules = rules or risk_settings_for(org=org)
+    threshold = rules.threshold
+    rows = list(
+        RiskAlert.all_objects.filter(
+            organization_id=org.id,
+            status__in=OPEN_ALERT_STATUSES,
+            opened_on__lte=as_of - dt.timedelta(days=RISK_FELL_DAYS),
+        ).values_list("pk", "enrollment_id", "opened_on")
+    )
+    if not rows:
+        return 0
+    scores = RiskScore.all_objects.filter(
+        organization_id=org.id,
+        enrollment_id__in=[eid for _, eid, _ in rows],
+        scored_on__gte=min(opened for _, _, opened in rows),
+        scored_on__lte=as_of,
+    ).values("enrollment_id")
+    # Closed when some score at least RISK_FELL_DAYS old was under the threshold and none since was at
+    # or over it: the last low day that old, against the last high day.
+    last_low = dict(
+        scores.filter(probability__lt=threshold, scored_on__lte=as_of - dt.timedelta(days=RISK_FELL_DAYS))
+        .annotate(day=Max("scored_on"))
+        .values_list("enrollment_id", "day")
+    )
+    last_high = dict(
+        scores.filter(probability__gte=threshold)
+        .annotate(day=Max("scored_on"))
+        .values_list("enrollment_id", "day")
+    )
+    closed = 0
+    for pk, eid, opened_on in rows:
+        low, high = last_low.get(eid), last_high.get(eid)
+        if low is None or low < opened_on or (high is not None and high > low):
+            continue
+        now = timezone.now()
+        # A run for a past day (a replay, the demo's weekly runs) closes it on that day.
+        closed_at = min(now, timezone.make_aware(dt.datetime.combine(as_of, dt.time(23, 59))))
+        with transaction.atomic():
+            if not RiskAlert.all_objects.filter(pk=pk, status__in=OPEN_ALERT_STATUSES).update(
+                status=AlertStatus.CLOSED, closed_at=closed_at, risk_fell=True, updated_at=now
+            ):
+                continue  # closed by someone meanwhile
+            # Stored as the Russian msgid and translated when shown (RiskAlertEvent.note_shown).
+            RiskAlertEvent.all_objects.create(
+                organization_id=org.id,
+                alert_id=pk,
+                kind=AlertEventKind.CLOSED,
+                note=gettext_noop("Риск снизился"),
+            )
+        closed += 1
+    return closed
 
 
 def alerts_settle_outcomes(*, org, today: dt.date, enrollment_ids=None) -> int:

@@ -128,4 +128,4 @@ class WhatHelpsFilterForm(forms.Form):
 class RiskSettingsForm(forms.ModelForm):
     class Meta:
         model = RiskSettings
-        fields = ["escalation_days", "outcome_days"]
+        fields = ["threshold_percent", "weekly_budget", "escalation_days", "outcome_days"]

@@ -120,6 +120,9 @@ class RiskAlert(TenantOwned):
     # enrolled N days after the alert); blank while undecided. "What helps" counts only settled alerts.
     outcome = models.CharField(max_length=8, choices=AlertOutcome.choices, blank=True, default="")
     outcome_on = models.DateField(null=True, blank=True)
+    # Closed by nightly scoring because the risk stayed under the threshold (alerts.RISK_FELL_DAYS):
+    # nobody acted, so "what helps" counts it among alerts without an action.
+    risk_fell = models.BooleanField(default=False)
 
     class Meta(TenantOwned.Meta):
         ordering = ["-opened_on", "-id"]
@@ -208,8 +211,39 @@ class RiskAlertEvent(TenantOwned):
         return self.note
 
 
+THRESHOLD_PERCENT_RANGE = (5, 95)
+WEEKLY_BUDGET_RANGE = (1, 50)
+
+
+def default_threshold_percent() -> int:
+    """The server's RISK_ALERT_THRESHOLD as a percent: a centre that never set its own keeps it."""
+    low, high = THRESHOLD_PERCENT_RANGE
+    return min(high, max(low, round(float(getattr(settings, "RISK_ALERT_THRESHOLD", 0.5)) * 100)))
+
+
+def default_weekly_budget() -> int:
+    low, high = WEEKLY_BUDGET_RANGE
+    return min(high, max(low, int(getattr(settings, "RISK_ALERTS_PER_TEACHER_WEEK", 5))))
+
+
 class RiskSettings(TenantOwned):
     """An organisation's alert rules; an organisation without a row uses the defaults below."""
+
+    threshold_percent = models.PositiveSmallIntegerField(
+        _("порог сигнала, %"),
+        default=default_threshold_percent,
+        validators=[
+            MinValueValidator(THRESHOLD_PERCENT_RANGE[0]),
+            MaxValueValidator(THRESHOLD_PERCENT_RANGE[1]),
+        ],
+        help_text=_("Сигнал поднимается, когда риск ухода ребёнка достигает этого значения."),
+    )
+    weekly_budget = models.PositiveSmallIntegerField(
+        _("сигналов одному сотруднику в неделю, не больше"),
+        default=default_weekly_budget,
+        validators=[MinValueValidator(WEEKLY_BUDGET_RANGE[0]), MaxValueValidator(WEEKLY_BUDGET_RANGE[1])],
+        help_text=_("Сверх этого новые сигналы ждут следующей недели; сначала — самые рискованные дети."),
+    )
 
     escalation_days = models.PositiveSmallIntegerField(
         _("эскалация через, дней"),
@@ -225,4 +259,20 @@ class RiskSettings(TenantOwned):
     )
 
     class Meta(TenantOwned.Meta):
-        constraints = [models.UniqueConstraint(fields=["organization"], name="risk_settings_one_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="risk_settings_one_per_org"),
+            models.CheckConstraint(
+                condition=Q(threshold_percent__gte=THRESHOLD_PERCENT_RANGE[0])
+                & Q(threshold_percent__lte=THRESHOLD_PERCENT_RANGE[1]),
+                name="risk_settings_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_budget__gte=WEEKLY_BUDGET_RANGE[0])
+                & Q(weekly_budget__lte=WEEKLY_BUDGET_RANGE[1]),
+                name="risk_settings_budget_range",
+            ),
+        ]
+
+    @property
+    def threshold(self) -> float:
+        return self.threshold_percent / 100

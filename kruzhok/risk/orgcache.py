@@ -1,8 +1,8 @@
 """Per-organisation data that changes rarely (the organisation row, its holidays, its active model
-version), kept in the process between event rescores and reloaded when its version changes.
+version, its alert rules), kept in the process between event rescores and reloaded when its version changes.
 
 The version lives in Django's cache (Redis in production, so every web and worker process sees one
-value) and is bumped by a save or delete of a Holiday, ModelVersion or Organization row (receivers
+value) and is bumped by a save or delete of a Holiday, ModelVersion, RiskSettings or Organization row (receivers
 connected from handlers.py, which RiskConfig.ready() imports). A missing version (cache flushed or
 evicted) gets a fresh one, which reloads everything: a stale value can only live until the next bump.
 """
@@ -24,6 +24,7 @@ class OrgStatic:
     org: object  # accounts.Organization
     holidays: tuple[tuple[int, int], ...]  # (first, last) day numbers
     version: object  # risk.ModelVersion, the active one (None until the first scoring creates the prior)
+    rules: object = None  # risk.RiskSettings: the alert threshold and weekly budget (unsaved = defaults)
 
 
 def _key(org_id: int) -> str:
@@ -74,7 +75,9 @@ def _load(org_id: int) -> OrgStatic | None:
         .values_list("start_date", "end_date")
     )
     version = ModelVersion.all_objects.filter(organization_id=org_id, is_active=True).first()
-    return OrgStatic(org=org, holidays=holidays, version=version)
+    from kruzhok.risk.alerts import risk_settings_for
+
+    return OrgStatic(org=org, holidays=holidays, version=version, rules=risk_settings_for(org=org))
 
 
 def on_row_changed(sender, instance, **_kwargs) -> None:
@@ -93,9 +96,9 @@ def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from kruzhok.accounts.models import Organization
-    from kruzhok.risk.models import ModelVersion
+    from kruzhok.risk.models import ModelVersion, RiskSettings
     from kruzhok.school.models import Holiday
 
-    for model in (Organization, Holiday, ModelVersion):
+    for model in (Organization, Holiday, ModelVersion, RiskSettings):
         post_save.connect(on_row_changed, sender=model, dispatch_uid=f"risk-static-{model.__name__}")
         post_delete.connect(on_row_changed, sender=model, dispatch_uid=f"risk-static-del-{model.__name__}")

@@ -8,6 +8,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kruzhok.accounts.models import Membership, Role
 from kruzhok.accounts.permissions import role_can
@@ -15,6 +16,7 @@ from kruzhok.risk.models import (
     OPEN_ALERT_STATUSES,
     ActionKind,
     AlertStatus,
+    ModelVersion,
     RiskAlert,
     RiskAlertEvent,
     RiskScore,
@@ -266,3 +268,58 @@ def what_helps(org, *, period: tuple[dt.date, dt.date] | None = None, branch_ids
 
 def alert_get(*, membership: Membership, pk) -> RiskAlert:
     return get_object_or_404(alert_list(membership=membership), pk=pk)
+
+
+# ---------------------------------------------------------------------------------- model versions
+
+MODEL_VERSIONS_SHOWN = 20
+
+# Training writes its notes in Russian; the page words them in the reader's language from these msgids.
+_MODEL_NOTES = {
+    "Начальная модель: веса заданы вручную": gettext_noop("Начальная модель: веса заданы вручную"),
+    "Лучше базовой модели на проверке по времени; включена": gettext_noop(
+        "Лучше базовой модели на проверке по времени; включена"
+    ),
+    "Не лучше базовой модели на проверке по времени; не включена": gettext_noop(
+        "Не лучше базовой модели на проверке по времени; не включена"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelVersionRow:
+    version: ModelVersion
+    note: str
+    model_metrics: dict
+    prior_metrics: dict
+
+
+def model_version_note(version: ModelVersion) -> str:
+    note = version.note or ""
+    if note in _MODEL_NOTES:
+        return _(_MODEL_NOTES[note])
+    if note.startswith("Мало данных"):
+        from kruzhok.risk.training import MIN_POSITIVES
+
+        return _("Мало данных: %(n)s уходов, нужно %(need)s; работает базовая модель") % {
+            "n": (version.metrics or {}).get("positives", 0),
+            "need": MIN_POSITIVES,
+        }
+    return note
+
+
+def model_versions(*, org) -> list[ModelVersionRow]:
+    """The organisation's models, newest first: what data each saw, how it did against the prior on
+    the temporal test, which one scores now. Read by managers and owners (risk.report)."""
+    versions = ModelVersion.objects.filter(organization_id=org.id).order_by(
+        "-is_active", "-created_at", "-id"
+    )
+    return [
+        ModelVersionRow(
+            version=v,
+            note=model_version_note(v),
+            model_metrics=(v.metrics or {}).get("model") or {},
+            prior_metrics=(v.metrics or {}).get("prior") or {},
+        )
+        for v in versions[:MODEL_VERSIONS_SHOWN]
+    ]

@@ -284,13 +284,13 @@ def lead_time_replay(
     """Replays weekly scoring over the last `weeks` weeks with the organisation's active model and raises
     alerts the way the scorer does (`alerts.alerts_raise`): a score at/over the threshold or 15 points
     above a week ago opens one, one per crossing (a new one only after the score dipped under the
-    threshold), at most RISK_ALERTS_PER_TEACHER_WEEK per recipient and week, riskiest first.
+    threshold), at most the organisation's weekly budget per recipient and week, riskiest first.
 
     For every child who left in that time: was an alert raised within 90 days before leaving, and how
     many days ahead (median and quartiles), overall and by the reason recorded for leaving. The price:
     alerts per recipient per week, and how many went to children who stayed. The same replay is run in
     the same pass for the simple absence rule (not seen for `ABSENCE_RULE_DAYS` days or more)."""
-    from kruzhok.risk.alerts import JUMP, first_recipient_ids
+    from kruzhok.risk.alerts import JUMP, first_recipient_ids, weekly_budget
     from kruzhok.risk.services import alert_threshold
     from kruzhok.school.models import Enrollment
     from kruzhok.school.services.people import org_today
@@ -300,8 +300,8 @@ def lead_time_replay(
     version = prior_version(org=org)
     model = load_estimator(version)
     names = list(model.feature_names_in_)
-    threshold = alert_threshold() if threshold is None else threshold
-    budget = int(getattr(settings, "RISK_ALERTS_PER_TEACHER_WEEK", 5))
+    threshold = alert_threshold(org) if threshold is None else threshold
+    budget = weekly_budget(org=org)
     last = today.toordinal()
     first = last - 7 * weeks
     enr = data.enrollments

@@ -10,4 +10,5 @@ urlpatterns = [
     path("alerts/", views.alert_feed, name="alerts"),
     path("alerts/<int:alert_pk>/act/", views.alert_act, name="alert_act"),
     path("what-helps/", views.what_helps, name="what_helps"),
+    path("models/", views.model_versions, name="models"),
 ]

@@ -11,6 +11,7 @@ from kruzhok.accounts.permissions import role_can
 from kruzhok.risk import alerts, forms, selectors, services
 from kruzhok.risk.models import ActionKind
 from kruzhok.risk.sparkline import risk_sparkline
+from kruzhok.risk.training import horizon_days
 from kruzhok.risk.whathelps import MIN_N
 
 LIST_LIMIT = 200
@@ -40,8 +41,11 @@ def at_risk(request):
         {
             "form": form,
             "rows": rows[:LIST_LIMIT],
+            "total": rows.count(),
             "show_branch": branches.count() > 1,
-            "threshold_percent": round(services.alert_threshold() * 100),
+            "can_report": role_can(membership.role, "risk.report"),
+            "threshold_percent": round(services.alert_threshold(request.org) * 100),
+            "horizon_days": horizon_days(),
         },
     )
 
@@ -58,7 +62,14 @@ def alert_feed(request):
     return render(
         request,
         "risk/alerts.html",
-        {"form": form, "alerts": feed[:LIST_LIMIT], "status": status, "mine": mine},
+        {
+            "form": form,
+            "alerts": feed[:LIST_LIMIT],
+            "total": feed.count(),
+            "threshold_percent": round(services.alert_threshold(request.org) * 100),
+            "status": status,
+            "mine": mine,
+        },
     )
 
 
@@ -77,7 +88,9 @@ def _card(request, enrollment, *, action_form=None, status=200):
             "student": enrollment.student,
             "latest": latest,
             "history": history,
-            "spark": risk_sparkline(history, threshold=services.alert_threshold(), decline_on=decline),
+            "spark": risk_sparkline(
+                history, threshold=services.alert_threshold(request.org), decline_on=decline
+            ),
             "alerts": alert_rows,
             "open_alert": open_alert,
             "events": selectors.alert_events(alert=open_alert) if open_alert else [],
@@ -87,6 +100,7 @@ def _card(request, enrollment, *, action_form=None, status=200):
             "action_form": action_form or forms.AlertActionForm(initial={"close": True}, assignees=assignees),
             "assignees": assignees,
             "action_kinds": ActionKind.choices,
+            "horizon_days": horizon_days(),
         },
         status=status,
     )
@@ -175,6 +189,27 @@ def what_helps(request):
     return render(
         request,
         "risk/what_helps.html",
-        {"form": form, "rows": rows, "settings_form": settings_form, "min_n": MIN_N},
+        {
+            "form": form,
+            "rows": rows,
+            "settings_form": settings_form,
+            "min_n": MIN_N,
+            # The organisation's rules (the form sets them); the jump and the horizon stay server-wide.
+            "threshold_percent": round(services.alert_threshold(request.org) * 100),
+            "horizon_days": horizon_days(),
+            "weekly_budget": alerts.weekly_budget(org=request.org),
+            "jump_points": round(alerts.JUMP * 100),
+        },
         status=status,
+    )
+
+
+@role_required("risk.report")
+@require_GET
+def model_versions(request):
+    """Which model scores the organisation now, and every attempt to train a better one."""
+    return render(
+        request,
+        "risk/models.html",
+        {"rows": selectors.model_versions(org=request.org), "shown": selectors.MODEL_VERSIONS_SHOWN},
     )

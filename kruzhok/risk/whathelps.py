@@ -92,10 +92,10 @@ def verdict(*, n_with: int, n_without: int, difference, low, high) -> tuple[bool
     return True, _("Разницы не видно: %(difference)s, это в пределах случайности (%(interval)s).") % numbers
 
 
-def _band(probability: float) -> str:
+def _band(probability: float, threshold: float) -> str:
     from kruzhok.risk.services import band_for
 
-    return band_for(probability)
+    return band_for(probability, threshold=threshold)
 
 
 def what_helps_rows(
@@ -103,7 +103,12 @@ def what_helps_rows(
 ) -> list[WhatHelpsRow]:
     """One row per action kind and risk band that has settled alerts. Counted: alerts whose outcome is
     known (stayed or dropped), opened within `period` (inclusive), in `branch_ids` when given. Alerts
-    marked "not useful" are left out: they were false alarms, not children someone tried to keep."""
+    marked "not useful" are left out: they were false alarms, not children someone tried to keep.
+    Alerts that closed by themselves because the risk fell (`risk_fell`) carry no action, so they count
+    on the "without" side, like any alert nobody acted on. Bands follow the organisation's threshold."""
+    from kruzhok.risk.services import alert_threshold
+
+    threshold = alert_threshold(org)
     alerts = RiskAlert.all_objects.filter(
         organization_id=org.pk,
         outcome__in=[AlertOutcome.STAYED, AlertOutcome.DROPPED],
@@ -118,7 +123,7 @@ def what_helps_rows(
     if branch_ids is not None:
         alerts = alerts.filter(enrollment__group__branch_id__in=list(branch_ids))
     settled = {
-        pk: (_band(p), outcome == AlertOutcome.STAYED)
+        pk: (_band(p, threshold), outcome == AlertOutcome.STAYED)
         for pk, p, outcome in alerts.values_list("pk", "probability", "outcome")
     }
     kinds_of: dict[int, set[str]] = {}

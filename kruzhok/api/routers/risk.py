@@ -43,6 +43,8 @@ class ScoreOut(Schema):
     decline_started_on: dt.date | None
     reasons: list[ReasonOut]
     open_alert: int | None
+    # The organisation's alert threshold (its RiskSettings): high band and alerts start here.
+    threshold_percent: int
 
 
 class HistoryPointOut(Schema):
@@ -93,6 +95,8 @@ class AlertOut(Schema):
     escalation_level: int
     escalated_to: int | None
     not_useful: bool
+    # Closed by nightly scoring because the risk stayed under the threshold (no action was taken).
+    risk_fell: bool
     outcome: str
     outcome_on: dt.date | None
     reasons: list[ReasonOut]
@@ -148,7 +152,7 @@ def _number(value) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _score_out(score: RiskScore) -> dict:
+def _score_out(score: RiskScore, threshold_percent: int) -> dict:
     e = score.enrollment
     return {
         "enrollment": e.pk,
@@ -163,6 +167,7 @@ def _score_out(score: RiskScore) -> dict:
         "decline_started_on": score.decline_started_on,
         "reasons": _reasons(score.factors),
         "open_alert": getattr(score, "open_alert_id", None),
+        "threshold_percent": threshold_percent,
     }
 
 
@@ -182,6 +187,7 @@ def _alert_out(alert: RiskAlert, *, events: bool = False) -> dict:
         "escalation_level": alert.escalation_level,
         "escalated_to": alert.escalated_to_id,
         "not_useful": alert.not_useful,
+        "risk_fell": alert.risk_fell,
         "outcome": alert.outcome,
         "outcome_on": alert.outcome_on,
         "reasons": _reasons(alert.factors),
@@ -215,8 +221,9 @@ def _alert_out(alert: RiskAlert, *, events: bool = False) -> dict:
 class _ScoreRows:
     """Turns the scoped queryset into output rows page by page (the paginator slices it first)."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, threshold_percent: int = 0):
         self.queryset = queryset
+        self.threshold_percent = threshold_percent
 
     def __len__(self) -> int:
         return self.queryset.count()
@@ -227,11 +234,17 @@ class _ScoreRows:
     def __getitem__(self, item):
         return [self.convert(row) for row in self.queryset[item]]
 
-    convert = staticmethod(_score_out)
+    def convert(self, row) -> dict:
+        return _score_out(row, self.threshold_percent)
 
 
 class _AlertRows(_ScoreRows):
-    convert = staticmethod(_alert_out)
+    def convert(self, row) -> dict:
+        return _alert_out(row)
+
+
+def _threshold_percent(request: HttpRequest) -> int:
+    return alerts.risk_settings_for(org=request.org).threshold_percent
 
 
 @scores_router.get("", response={200: list[ScoreOut], **ERROR_RESPONSES})
@@ -256,7 +269,7 @@ def risk_scores_list(request: HttpRequest, filters: Query[ScoreFilters]):
         branch=branch,
         min_probability=filters.min_probability,
     )
-    return _ScoreRows(rows)
+    return _ScoreRows(rows, _threshold_percent(request))
 
 
 @scores_router.get("/{pk}", response={200: ScoreDetailOut, **ERROR_RESPONSES})
@@ -270,7 +283,7 @@ def risk_scores_read(request: HttpRequest, pk: Id):
     latest = history[-1]
     open_alert = selectors.alert_list(membership=request.membership, enrollment=enrollment, open_only=True)
     latest.open_alert_id = open_alert.values_list("pk", flat=True).first()
-    out = _score_out(latest)
+    out = _score_out(latest, _threshold_percent(request))
     out["history"] = [{"scored_on": s.scored_on, "probability": s.probability} for s in history]
     return out
 

@@ -101,3 +101,23 @@ def test_bad_input_is_refused_and_the_alert_stays_open(alpha, api_as, flagged, p
     assert response.json()["error"]["message"]
     flagged.refresh_from_db()
     assert flagged.status == AlertStatus.OPEN and not flagged.actions.exists()
+
+
+def test_scores_carry_the_organisations_threshold_and_alerts_say_when_the_risk_fell(alpha, api_as):
+    from kruzhok.risk.alerts import RISK_FELL_DAYS, risk_settings_update
+    from kruzhok.risk.tests.test_org_rules import _first_low_day, _recovering_child
+
+    _recovering_child(alpha)
+    risk_score_compute(org=alpha.org, as_of=AS_OF)
+    low = _first_low_day(alpha)
+    risk_score_compute(org=alpha.org, as_of=low + dt.timedelta(days=RISK_FELL_DAYS))
+    risk_settings_update(
+        org=alpha.org, escalation_days=3, outcome_days=30, threshold_percent=40, weekly_budget=5
+    )
+    client = api_as(alpha.manager)
+    assert [r["threshold_percent"] for r in client.get("/risk-scores").json()["items"]] == [40]
+    assert client.get(f"/risk-scores/{alpha.enrollment.pk}").json()["threshold_percent"] == 40
+    alert = client.get("/risk-alerts", {"status": "closed"}).json()["items"][0]
+    assert alert["risk_fell"] is True and alert["actions"] == []
+    events = client.get(f"/risk-alerts/{alert['id']}").json()["events"]
+    assert (events[-1]["kind"], events[-1]["note"]) == ("closed", "Риск снизился")

@@ -255,6 +255,7 @@ PAGES = [
     ("manager", "risk:card", {"enrollment_pk": "enrollment"}),
     ("manager", "risk:alerts", None),
     ("owner", "risk:what_helps", None),
+    ("manager", "risk:models", None),
     ("parent", "gamification:home", None),
     ("parent", "gamification:child", {"student_pk": "student"}),
     ("student", "gamification:home", None),

@@ -245,7 +245,11 @@ def test_what_helps_page_roles_filters_and_settings(client_as, alpha, flagged):
     bad = owner.post(url, {"escalation_days": "0", "outcome_days": "x" * 5000})
     assert bad.status_code == 400
     assert risk_settings_for(org=alpha.org).escalation_days == 3
-    saved = owner.post(url, {"escalation_days": "5", "outcome_days": "45"}, follow=True)
+    saved = owner.post(
+        url,
+        {"threshold_percent": "50", "weekly_budget": "5", "escalation_days": "5", "outcome_days": "45"},
+        follow=True,
+    )
     assert "Настройки сигналов сохранены." in saved.content.decode()
     assert (
         risk_settings_for(org=alpha.org).escalation_days,
@@ -257,6 +261,169 @@ def test_what_helps_page_roles_filters_and_settings(client_as, alpha, flagged):
     manager = client_as(alpha.manager)
     page = manager.get(url).content.decode()
     assert "Позвонил родителю" in page and "Настройки сигналов" not in page
-    manager.post(url, {"escalation_days": "1", "outcome_days": "7"})
+    manager.post(
+        url, {"threshold_percent": "50", "weekly_budget": "5", "escalation_days": "1", "outcome_days": "7"}
+    )
     assert risk_settings_for(org=alpha.org).escalation_days == 5
     assert client_as(alpha.teacher).get(url).status_code == 403
+
+
+# ------------------------------------------------------------------------------- model versions, wording
+
+
+@pytest.mark.django_db
+def test_managers_see_which_model_scores_and_how_each_attempt_did(client_as, alpha, beta, flagged):
+    from django.utils import timezone
+
+    from kruzhok.risk.models import ModelKind, ModelVersion
+
+    ModelVersion.objects.create(
+        organization=alpha.org,
+        kind=ModelKind.GBM,
+        trained_at=timezone.now(),
+        data_from=dt.date(2026, 3, 2),
+        data_to=dt.date(2026, 11, 9),
+        features=["att_rate_4w", "absent_run"],
+        metrics={
+            "rows": 4120,
+            "positives": 61,
+            "not_useful_rows": 7,
+            "model": {"n": 900, "positives": 14, "roc_auc": 0.6412, "brier": 0.051},
+            "prior": {"n": 900, "positives": 14, "roc_auc": 0.7033, "brier": 0.049},
+        },
+        library_versions={"lightgbm": "4.6.0", "scikit-learn": "1.7.2"},
+        note="Не лучше базовой модели на проверке по времени; не включена",
+    )
+    url = reverse("risk:models")
+    body = client_as(alpha.manager).get(url).content.decode()
+    assert "Базовая модель (веса заданы вручную)" in body and "считает риск сейчас" in body
+    assert "Обученная модель (LightGBM)" in body and "не включена" in body
+    assert "Не лучше базовой модели на проверке по времени" in body
+    assert "02.03.2026 — 09.11.2026" in body
+    assert "0,641" in body and "0,703" in body  # Russian decimals
+    assert "4120, из них уходов: 61" in body and "не по делу» с повышенным весом: 7" in body
+    assert "lightgbm 4.6.0" in body
+    assert reverse("risk:models") in client_as(alpha.manager).get(reverse("risk:list")).content.decode()
+
+    owner = client_as(alpha.owner)
+    owner.post("/i18n/setlang/", {"language": "en", "next": url})  # the language selector
+    english = owner.get(url).content.decode()
+    assert "Not better than the baseline model on the time-based check; not switched on" in english
+    assert "Baseline model (hand-set weights)" in english and "0.641" in english
+    owner.post("/i18n/setlang/", {"language": "ru", "next": url})
+    assert client_as(alpha.teacher).get(url).status_code == 403
+    assert reverse("risk:models") not in client_as(alpha.teacher).get(reverse("risk:list")).content.decode()
+    assert client_as(alpha.parent).get(url).status_code == 403
+    assert "0.6412" not in client_as(beta.owner).get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_alert_raised_by_a_sharp_rise_says_so(client_as, alpha, flagged):
+    flagged.reason = "jump"
+    flagged.save(update_fields=["reason"])
+    client = client_as(alpha.teacher)
+    assert (
+        "риск резко вырос за неделю"
+        in client.get(reverse("risk:card", args=[alpha.enrollment.pk])).content.decode()
+    )
+    assert "риск резко вырос за неделю" in client.get(reverse("risk:alerts")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_pages_name_the_configured_horizon(client_as, alpha, flagged, settings):
+    settings.RISK_HORIZON_DAYS = 45
+    client = client_as(alpha.teacher)
+    assert "уйдёт в ближайшие 45 дн." in client.get(reverse("risk:list")).content.decode()
+    card = client.get(reverse("risk:card", args=[alpha.enrollment.pk])).content.decode()
+    assert "Риск ухода в ближайшие 45 дн." in card and "30 дн" not in card
+
+
+@pytest.mark.django_db
+def test_a_cut_list_says_how_many_are_not_shown(client_as, alpha, flagged, monkeypatch):
+    from kruzhok.risk import views
+
+    other = f.EnrollmentFactory(
+        organization=alpha.org, group=alpha.group, started_on=AS_OF - dt.timedelta(days=60)
+    )
+    risk_score_compute(org=alpha.org, as_of=AS_OF, enrollment_ids=[other.pk])
+    client = client_as(alpha.teacher)
+    assert "Показаны первые" not in client.get(reverse("risk:list")).content.decode()
+    monkeypatch.setattr(views, "LIST_LIMIT", 1)
+    body = client.get(reverse("risk:list")).content.decode()
+    assert body.count('class="card risk-row"') == 1
+    assert "Показаны первые 1 из 2. Уточните фильтр, чтобы увидеть остальных." in body
+    # The riskiest child is the one kept.
+    assert "Петрова-alpha Маша" in body
+
+
+@pytest.mark.django_db
+def test_a_centre_that_never_set_its_rules_starts_from_the_server_defaults(client_as, alpha, settings):
+    settings.RISK_ALERT_THRESHOLD = 0.6
+    settings.RISK_ALERTS_PER_TEACHER_WEEK = 4
+    owner = client_as(alpha.owner)
+    url = reverse("risk:what_helps")
+    body = owner.get(url).content.decode()
+    assert 'name="threshold_percent" value="60"' in body and 'name="weekly_budget" value="4"' in body
+    assert "сигнал поднимается и при росте риска на 15 пунктов за неделю" in body
+    owner.post("/i18n/setlang/", {"language": "en", "next": url})
+    english = owner.get(url).content.decode()
+    assert "an alert is also raised when the risk rises by 15 points within a week" in english
+    owner.post("/i18n/setlang/", {"language": "ru", "next": url})
+    page = client_as(alpha.manager).get(url).content.decode()
+    assert "Общие для всего сервера правила" not in page
+    assert "сигнал поднимается от риска 60 %" in page and "не больше 4 новых сигналов в неделю" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "threshold, budget, message",
+    [
+        ("4", "5", "больше либо равно 5"),
+        ("96", "5", "меньше либо равно 95"),
+        ("50", "0", "больше либо равно 1"),
+        ("50", "51", "меньше либо равно 50"),
+        ("half", "5", "Введите целое число"),
+    ],
+)
+def test_the_owner_cannot_set_a_threshold_or_budget_out_of_range(
+    client_as, alpha, threshold, budget, message
+):
+    from kruzhok.risk.alerts import risk_settings_for
+
+    owner = client_as(alpha.owner)
+    response = owner.post(
+        reverse("risk:what_helps"),
+        {
+            "threshold_percent": threshold,
+            "weekly_budget": budget,
+            "escalation_days": "3",
+            "outcome_days": "30",
+        },
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    rules = risk_settings_for(org=alpha.org)
+    assert (rules.pk, rules.threshold_percent, rules.weekly_budget) == (None, 50, 5)
+
+
+@pytest.mark.django_db
+def test_the_pages_follow_the_organisations_own_threshold(client_as, alpha, beta, flagged):
+    """Alpha lowers its threshold to 30 %: its list says so and a 40 % alert is red in its feed; beta
+    (no settings of its own) keeps the server's 50 %."""
+    from kruzhok.risk.alerts import risk_settings_update
+
+    flagged.probability = 0.4
+    flagged.save()
+    risk_settings_update(
+        org=alpha.org, escalation_days=3, outcome_days=30, threshold_percent=30, weekly_budget=5
+    )
+    manager = client_as(alpha.manager)
+    assert "Сигнал поднимается от 30 %." in manager.get(reverse("risk:list")).content.decode()
+    feed = manager.get(reverse("risk:alerts")).content.decode()
+    assert '<span class="badge bad">40 %</span>' in feed
+    risk_settings_update(
+        org=alpha.org, escalation_days=3, outcome_days=30, threshold_percent=60, weekly_budget=5
+    )
+    feed = manager.get(reverse("risk:alerts")).content.decode()
+    assert '<span class="badge warn">40 %</span>' in feed
+    assert "Сигнал поднимается от 50 %." in client_as(beta.manager).get(reverse("risk:list")).content.decode()

@@ -426,3 +426,27 @@ def test_consent_cannot_be_given_by_someone_elses_guardian(client_as, alpha):
     )
     assert response.status_code == 200 and "Выберите корректный вариант" in response.content.decode()
     assert not school.Consent.objects.filter(guardian=stranger).exists()
+
+
+def test_the_profile_links_each_enrollment_to_its_risk_card_for_staff_who_may_open_it(client_as, alpha):
+    """The north manager sees the child through their group only: the card of the other branch's
+    enrollment is not theirs to open, so no link to it."""
+    manager = north_manager(alpha)
+    north_group = f.GroupFactory(
+        organization=alpha.org,
+        branch=alpha.other_branch,
+        course=alpha.course,
+        start_date=timezone.localdate() - dt.timedelta(10),
+        end_date=timezone.localdate() + dt.timedelta(100),
+    )
+    north = f.EnrollmentFactory(organization=alpha.org, student=alpha.student, group=north_group)
+    url = reverse("school:student_detail", args=[alpha.student.pk])
+    home_card = reverse("risk:card", args=[alpha.enrollment.pk])
+    north_card = reverse("risk:card", args=[north.pk])
+    owner_page = client_as(alpha.owner).get(url).content.decode()
+    assert f'href="{home_card}"' in owner_page and f'href="{north_card}"' in owner_page
+    assert "Риск ухода" in owner_page
+    north_page = client_as(manager).get(url).content.decode()
+    assert f'href="{north_card}"' in north_page and f'href="{home_card}"' not in north_page
+    assert client_as(manager).get(north_card).status_code == 200
+    assert client_as(manager).get(home_card).status_code == 404

@@ -15,10 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
+from kruzhok.accounts.permissions import role_can
 from kruzhok.lib.views import add_service_errors, form_page, form_submit
 from kruzhok.school.forms import people as forms
 from kruzhok.school.models import WaitlistEntry
 from kruzhok.school.selectors import people as selectors
+from kruzhok.school.selectors.structure import group_list
 from kruzhok.school.services import enrollments as enrollment_services
 from kruzhok.school.services import people as people_services
 
@@ -178,8 +180,15 @@ def student_detail(request, pk: int):
     membership = request.membership
     student = selectors.student_get(membership=membership, pk=pk)
     history = list(selectors.enrollment_history(membership=membership, student=student))
+    # The risk card's link only where the caller may open it: its scope is the caller's groups.
+    risk_groups = (
+        set(group_list(membership=membership).values_list("pk", flat=True))
+        if role_can(membership.role, "risk.view")
+        else set()
+    )
     for enrollment in history:
         enrollment.allowed = sorted(enrollment_services.ALLOWED_TRANSITIONS.get(enrollment.status, ()))
+        enrollment.risk_card = enrollment.group_id in risk_groups
     return render(
         request,
         "school/student_detail.html",
