@@ -8,10 +8,12 @@ marks, ledger entries, risk scores, feedback), so bulk loads that publish no eve
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import get_language
@@ -37,6 +39,25 @@ _GROWING = {
     "fb": Feedback,
     "lesson": Lesson,
 }
+
+
+def _release() -> str:
+    """What this deploy's code and templates are: cached page HTML of an earlier release must not be
+    served after a deploy. KRUZHOK_RELEASE (set by the deploy) wins; otherwise a digest of the files
+    that shape the figures and pages, the same on every host of one release (~30 ms once per process)."""
+    configured = os.environ.get("KRUZHOK_RELEASE", "").strip()
+    if configured:
+        return configured
+    digest = hashlib.sha256()
+    base = settings.BASE_DIR
+    for folder, pattern in (("kruzhok", "*.py"), ("templates", "*.html"), ("locale", "*.mo")):
+        for path in sorted((base / folder).rglob(pattern)):
+            digest.update(str(path.relative_to(base)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+RELEASE = _release()
 
 
 def cache_enabled() -> bool:
@@ -171,7 +192,7 @@ def cached(
     version = version or data_version(org_id)
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
     # Per language too: cached rows carry worded labels and verdicts («Что помогает», action kinds).
-    key = f"analytics:{org_id}:{version}:{get_language()}:{name}:{digest}"
+    key = f"analytics:{RELEASE}:{org_id}:{version}:{get_language()}:{name}:{digest}"
     if memo:
         kept = _MEMO.get((org_id, name))
         # has_key reads no value: a cleared or expired entry drops the process copy with it.

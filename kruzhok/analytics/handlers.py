@@ -20,6 +20,7 @@ TOPICS = (
     "billing.renewal_due",
     "billing.renewal_missed",
     "lesson.changed",
+    "risk.settings_changed",
 )
 # Which counters besides the page-level `version` a topic moves (see DataVersion).
 _PARTS = {"enrollment.changed": ("enrollments",), "lesson.changed": ("lessons",)}

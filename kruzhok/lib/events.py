@@ -29,6 +29,8 @@ TOPICS = {
     # organization_id, result_id, lesson_id, student_id, enrollment_id, status, grade,
     # previous_status, previous_grade (None when first recorded)
     "homework.recorded",
+    # organization_id (the owner changed the alert threshold or budget: figures banded by it must move)
+    "risk.settings_changed",
 }
 
 _subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)

@@ -75,3 +75,19 @@ def test_the_page_follows_too(alpha, client_as, django_capture_on_commit_callbac
         )
     page = client.get("/analytics/children/?metric=dropped")
     assert alpha.student.last_name in page.content.decode()
+
+
+def test_a_new_release_does_not_serve_the_old_releases_cached_figures(alpha, monkeypatch):
+    from kruzhok.analytics import cache as analytics_cache
+
+    calls = []
+
+    def compute():
+        calls.append(analytics_cache.RELEASE)
+        return len(calls)
+
+    assert analytics_cache.cached(alpha.org.pk, "page", {}, compute) == 1
+    assert analytics_cache.cached(alpha.org.pk, "page", {}, compute) == 1  # served from the cache
+    # A deploy with new templates or code: the same data, but the page is drawn again.
+    monkeypatch.setattr(analytics_cache, "RELEASE", "next-release")
+    assert analytics_cache.cached(alpha.org.pk, "page", {}, compute) == 2

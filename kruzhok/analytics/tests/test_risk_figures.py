@@ -100,3 +100,28 @@ def test_a_cleared_cache_drops_the_process_copy(alpha, monkeypatch):
     served = _risk_figures(alpha, monkeypatch, served=True)
     cache.clear()
     assert _risk_figures(alpha, monkeypatch, served=True) == served
+
+
+def test_children_at_risk_follow_the_owners_new_threshold_at_once(
+    alpha, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kruzhok.risk.alerts import risk_settings_for, risk_settings_update
+
+    _groups, enrollments, _lessons = _network(alpha)
+    open_now = [e for e in enrollments if e.ended_on is None]
+    for i, e in enumerate(open_now):
+        _score(alpha, e, [0.2, 0.45, 0.6, 0.9][i % 4], TODAY)
+    before = _same(alpha, monkeypatch)
+    _risk_figures(alpha, monkeypatch, served=True)  # warm the cache
+    rules = risk_settings_for(org=alpha.org)
+    with django_capture_on_commit_callbacks(execute=True):
+        risk_settings_update(
+            org=alpha.org,
+            escalation_days=rules.escalation_days,
+            outcome_days=rules.outcome_days,
+            threshold_percent=40,
+        )
+    after = _same(alpha, monkeypatch)
+    # The 45 % children now count as at risk too, on the very next page.
+    expected = sum(1 for i, _e in enumerate(open_now) if [0.2, 0.45, 0.6, 0.9][i % 4] >= 0.4)
+    assert after[1][4] == expected > before[1][4]
