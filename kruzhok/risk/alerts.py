@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kruzhok.accounts.models import Membership, Organization, Role
+from kruzhok.lib import events
 from kruzhok.risk import explain
 from kruzhok.risk.models import (
     OPEN_ALERT_STATUSES,
@@ -76,6 +77,8 @@ def risk_settings_update(
             row.weekly_budget = weekly_budget
         row.full_clean(exclude=["organization"], validate_constraints=False)
         row.save()
+        # «В зоне риска» and revenue at risk are counted against the threshold: cached figures must move.
+        events.publish("risk.settings_changed", organization_id=org.pk)
     return row
 
 
