@@ -51,9 +51,14 @@ def decline_start(series: pd.Series, *, as_of: dt.date) -> dt.date | None:
     Returns the first day of the week where the latest downward shift of at least MIN_DROP began, or
     None when there is no such shift (or too little history to tell).
     """
-    if len(series) < MIN_WEEKS:
+    return decline_start_of(series.index.to_numpy(), series.to_numpy(dtype=float), as_of=as_of)
+
+
+def decline_start_of(weeks_ago: np.ndarray, signal: np.ndarray, *, as_of: dt.date) -> dt.date | None:
+    """decline_start on plain arrays: weeks before `as_of` (oldest first) and their rates."""
+    if len(signal) < MIN_WEEKS:
         return None
-    signal = series.to_numpy(dtype=float)
+    signal = np.asarray(signal, dtype=float)
     bounds = [0, *binseg_l2(signal)]
     found = None
     for left, cut, right in zip(bounds, bounds[1:], bounds[2:], strict=False):
@@ -61,9 +66,13 @@ def decline_start(series: pd.Series, *, as_of: dt.date) -> dt.date | None:
             found = cut
     if found is None:
         return None
-    weeks_ago = int(series.index[found])
-    return as_of - dt.timedelta(days=7 * weeks_ago + 6)
+    return as_of - dt.timedelta(days=7 * int(weeks_ago[found]) + 6)
 
 
 def decline_starts(series_by_enrollment: dict, *, as_of: dt.date) -> dict[int, dt.date | None]:
-    return {eid: decline_start(s, as_of=as_of) for eid, s in series_by_enrollment.items() if len(s)}
+    """Per enrollment, from `features.weekly_attendance`: (weeks before as_of, rates) pairs."""
+    return {
+        eid: decline_start_of(weeks_ago, rates, as_of=as_of)
+        for eid, (weeks_ago, rates) in series_by_enrollment.items()
+        if len(rates)
+    }

@@ -66,7 +66,11 @@ class RiskScore(TenantOwned):
 
     class Meta(TenantOwned.Meta):
         ordering = ["-scored_on", "-probability"]
-        indexes = [models.Index(fields=["organization", "scored_on", "probability"])]
+        indexes = [
+            models.Index(fields=["organization", "scored_on", "probability"]),
+            # Analytics re-reads the day's scores rewritten since it last looked (analytics risk_rows).
+            models.Index(fields=["organization", "scored_on", "updated_at"], name="risk_score_day_updated"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["enrollment", "scored_on"], name="risk_score_one_per_day"),
             models.CheckConstraint(

@@ -1,6 +1,7 @@
 """Scoring (nightly for everyone, within seconds for one enrollment) and what staff do with alerts."""
 
 import datetime as dt
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import transaction
@@ -13,17 +14,24 @@ from kruzhok.risk.alerts import (
     alert_log_action,
     alert_not_useful,
     alerts_close_for_ended,
+    alerts_close_when_risk_fell,
     alerts_raise,
+    risk_settings_for,
 )
 from kruzhok.risk.models import RiskBand, RiskScore
 
 
-def alert_threshold() -> float:
-    return float(getattr(settings, "RISK_ALERT_THRESHOLD", 0.5))
+def alert_threshold(org=None) -> float:
+    """The organisation's alert threshold (RiskSettings, 5–95 %); the server default without one."""
+    if org is None:
+        return float(getattr(settings, "RISK_ALERT_THRESHOLD", 0.5))
+    from kruzhok.risk.alerts import risk_settings_for
+
+    return risk_settings_for(org=org).threshold
 
 
-def band_for(probability: float) -> str:
-    threshold = alert_threshold()
+def band_for(probability: float, *, threshold: float | None = None) -> str:
+    threshold = alert_threshold() if threshold is None else threshold
     if probability >= threshold:
         return RiskBand.HIGH
     if probability >= threshold / 2:
@@ -67,7 +75,8 @@ def risk_score_compute(
 
     as_of = as_of or org_today(org)
     day = feat.day_number(as_of)
-    data = feat.load_risk_data(org=org, enrollment_ids=enrollment_ids, until=as_of)
+    # Scored as of this one day only: loaders may leave out rows no signal reads today (old XP awards).
+    data = feat.load_risk_data(org=org, enrollment_ids=enrollment_ids, until=as_of, one_day=True)
     open_ids = feat.open_enrollment_ids(data, day)
     if enrollment_ids is not None:
         open_ids = open_ids[np.isin(open_ids, np.asarray(list(enrollment_ids), dtype=np.int64))]
@@ -85,7 +94,9 @@ def risk_score_compute(
     values = X.reindex(columns=names).to_numpy(dtype=float)  # a signal no provider computes any more: NaN
     probability = np.clip(model.predict_proba(values)[:, 1], 0.0, 1.0)
     lap("predict")
-    threshold = alert_threshold()
+    # The organisation's alert rules: cached with the model on an event rescore, read fresh at night.
+    rules = static.rules if static is not None and static.rules is not None else risk_settings_for(org=org)
+    threshold = rules.threshold
     # Explanations and change points cost far more than predictions: only for rows someone will read.
     explain_rows = np.flatnonzero(probability >= threshold / 2)
     factors: dict[int, list] = {}
@@ -130,7 +141,10 @@ def risk_score_compute(
             for eid, p, band, reasons, decline in rows
             if p >= threshold * 0.6
         ]
-        alerts = _raise_alerts(org=org, scores=scores, as_of=as_of)
+        alerts = _raise_alerts(org=org, scores=scores, as_of=as_of, rules=rules)
+        if enrollment_ids is None:
+            # Nightly: alerts whose risk has stayed low for RISK_FELL_DAYS close by themselves.
+            alerts_close_when_risk_fell(org=org, as_of=as_of, rules=rules)
         lap("alerts")
     return {"scored": len(rows), "alerts": alerts}
 
@@ -159,22 +173,41 @@ def _upsert_scores(*, org_id: int, scored_on: dt.date, version_id: int, rows: li
 
     now = timezone.now()
     table = RiskScore._meta.db_table
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    placeholders = "(" + ", ".join("%s" + (json_cast if c == "factors" else "") for c in UPSERT_COLUMNS) + ")"
     updated = ("probability", "band", "factors", "model_version_id", "decline_started_on", "updated_at")
+    conflict = " ON CONFLICT (enrollment_id, scored_on) DO UPDATE SET " + ", ".join(
+        f"{c} = excluded.{c}" for c in updated
+    )
+    factors = [json.dumps(reasons, ensure_ascii=False) if reasons else "[]" for _, _, _, reasons, _ in rows]
+    if connection.vendor == "postgresql":
+        # One array per column and unnest: five parameters for the whole night. A VALUES list of 25,000
+        # rows has 250,000 placeholders, and psycopg rewrites such a long statement's placeholders in
+        # Python on every execution (not cached): that was most of the nightly run's CPU on PostgreSQL.
+        sql = (
+            f"INSERT INTO {table} ({', '.join(UPSERT_COLUMNS)}) "  # noqa: S608 - names are constants
+            "SELECT %s, u.eid, %s, u.p, u.band, u.factors::jsonb, %s, u.decline, %s, %s "
+            "FROM unnest(%s::bigint[], %s::float8[], %s::varchar[], %s::text[], %s::date[]) "
+            "AS u(eid, p, band, factors, decline)" + conflict
+        )
+        columns = [[row[k] for row in rows] for k in (0, 1, 2)]
+        params = [org_id, scored_on, version_id, now, now, *columns, factors, [row[4] for row in rows]]
+        # One statement is atomic by itself: no BEGIN and COMMIT round trips around it (an event rescore
+        # waits for each one).
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+
+    placeholders = "(" + ", ".join(["%s"] * len(UPSERT_COLUMNS)) + ")"
 
     def statement(count: int) -> str:
-        # Many rows per statement: one round trip per batch, not one per row (PostgreSQL over a socket).
+        # Many rows per statement: one call into SQLite per batch, not one per row.
         return (
             f"INSERT INTO {table} ({', '.join(UPSERT_COLUMNS)}) VALUES "  # noqa: S608 - names are constants
             + ", ".join([placeholders] * count)
-            + " ON CONFLICT (enrollment_id, scored_on) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in updated)
+            + conflict
         )
 
     ops = connection.ops
     day, stamp = ops.adapt_datefield_value(scored_on), ops.adapt_datetimefield_value(now)
-    empty = "[]"
     params = [
         (
             org_id,
@@ -182,16 +215,17 @@ def _upsert_scores(*, org_id: int, scored_on: dt.date, version_id: int, rows: li
             day,
             p,
             band,
-            json.dumps(reasons, ensure_ascii=False) if reasons else empty,
+            text,
             version_id,
             ops.adapt_datefield_value(decline) if decline else None,
             stamp,
             stamp,
         )
-        for eid, p, band, reasons, decline in rows
+        for (eid, p, band, _, decline), text in zip(rows, factors, strict=True)
     ]
     batch = 500  # 5,000 parameters: under SQLite's limit of 32,766 variables
-    with transaction.atomic(), connection.cursor() as cursor:
+    # A transaction only when there are several statements (the nightly run): one is atomic by itself.
+    with transaction.atomic() if len(params) > batch else nullcontext(), connection.cursor() as cursor:
         for start in range(0, len(params), batch):
             chunk = params[start : start + batch]
             cursor.execute(statement(len(chunk)), [value for row in chunk for value in row])

@@ -146,6 +146,10 @@ def _with_every_kind_of_signal(world, history) -> None:
             note="",
             occurred_on=AS_OF - dt.timedelta(days=7 * week + 1),
         )
+    # Маша also goes to a second club: her XP counts for both of her enrollments.
+    f.EnrollmentFactory(
+        organization=world.org, student=world.student, started_on=AS_OF - dt.timedelta(days=50)
+    )
     # A child of the generated network shares Маша's guardian and left three weeks ago.
     gone = next(e for e in history.enrollments if e.pk in history.dropped)
     school.StudentGuardian.objects.create(
@@ -154,9 +158,15 @@ def _with_every_kind_of_signal(world, history) -> None:
 
 
 @pytest.mark.django_db
-def test_rescoring_each_child_alone_gives_exactly_the_nightly_scores_and_reasons(alpha):
+@pytest.mark.parametrize("whole_organisation", [False, True], ids=["id-lists", "whole-organisation"])
+def test_rescoring_each_child_alone_gives_exactly_the_nightly_scores_and_reasons(
+    alpha, monkeypatch, whole_organisation
+):
+    """whole-organisation: the nightly side loads as a big network does (every loader reads the whole
+    organisation, raw rows and vectorised days), the one-child side through its prepared statements."""
     from kruzhok.risk.models import RiskScore
     from kruzhok.risk.services import risk_score_compute
+    from kruzhok.risk.signals import common
     from kruzhok.risk.synthetic import build_history
 
     history = build_history(org=alpha.org, teacher=alpha.teacher, branch=alpha.branch, today=AS_OF, seed=3)
@@ -166,8 +176,13 @@ def test_rescoring_each_child_alone_gives_exactly_the_nightly_scores_and_reasons
     def stored():
         return sorted(RiskScore.objects.filter(scored_on=AS_OF).values_list(*columns))
 
-    nightly = feat.compute_features(feat.load_risk_data(org=alpha.org, until=AS_OF), as_of=AS_OF)
-    scored = risk_score_compute(org=alpha.org, as_of=AS_OF, raise_alerts=False)["scored"]
+    with monkeypatch.context() as patch:
+        if whole_organisation:
+            patch.setattr(common, "SCOPE_LIMIT", 0)
+        nightly = feat.compute_features(
+            feat.load_risk_data(org=alpha.org, until=AS_OF, one_day=True), as_of=AS_OF
+        )
+        scored = risk_score_compute(org=alpha.org, as_of=AS_OF, raise_alerts=False)["scored"]
     batch = stored()
     assert scored == len(batch) == len(nightly) > 40
     assert {"low", "high"} <= {band for _, _, band, *_ in batch}  # reasons and decline dates compared too
@@ -184,7 +199,78 @@ def test_rescoring_each_child_alone_gives_exactly_the_nightly_scores_and_reasons
     assert masha["debt"] == 4000
     assert masha["feedback_low_90d"] == 1
     assert masha["xp_28d"] == 30
+    second = next(e.pk for e in school.Enrollment.objects.filter(student=alpha.student) if e.pk != masha.name)
+    assert nightly.loc[second, "xp_28d"] == 30
     assert masha["siblings_left_60d"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("whole_organisation", [False, True], ids=["id-lists", "whole-organisation"])
+def test_the_nightly_load_skips_xp_older_than_any_signal_but_keeps_each_childs_latest_award_day(
+    alpha, monkeypatch, whole_organisation
+):
+    """A one-day load of a big network reads 8 weeks of XP and, per child, the day of the latest older
+    award: the same signals as reading every award, the one-child rescore's way included."""
+    from kruzhok.gamification.models import XpAward
+    from kruzhok.risk.signals import common
+
+    def award(student, days_ago: int, amount: int = 10) -> None:
+        XpAward.objects.create(
+            organization=alpha.org,
+            student=student,
+            source_key=f"test:{student.pk}:{days_ago}",
+            component="visit",
+            amount=amount,
+            basis="present",
+            note="",
+            occurred_on=AS_OF - dt.timedelta(days=days_ago),
+        )
+
+    fading_child(alpha, as_of=AS_OF)
+    alpha.enrollment.started_on = AS_OF - dt.timedelta(days=320)
+    alpha.enrollment.save()
+    # Маша: points every 9 days back to 300 days ago, the window's last day (55) and the first day out
+    # of it (56) with amounts of their own, and awards after the as-of day that must not leak in.
+    for days_ago in range(3, 301, 9):
+        award(alpha.student, days_ago)
+    award(alpha.student, 55, amount=7)
+    award(alpha.student, 56, amount=1000)
+    award(alpha.student, -1, amount=500)
+    award(alpha.student, -30, amount=500)
+    # Петя earned nothing in 8 weeks: only his latest older award (90 days ago) says how long he is quiet.
+    quiet = f.StudentFactory(organization=alpha.org)
+    quiet_eid = f.EnrollmentFactory(
+        organization=alpha.org, student=quiet, group=alpha.group, started_on=AS_OF - dt.timedelta(days=300)
+    ).pk
+    award(quiet, 200, amount=50)
+    award(quiet, 90)
+    award(quiet, -2)
+
+    with monkeypatch.context() as patch:
+        if whole_organisation:
+            patch.setattr(common, "SCOPE_LIMIT", 0)
+        one_day = feat.load_risk_data(org=alpha.org, until=AS_OF, one_day=True)
+        every_award = feat.load_risk_data(org=alpha.org, until=AS_OF)
+    nightly = feat.compute_features(one_day, as_of=AS_OF)
+    pd.testing.assert_frame_equal(nightly, feat.compute_features(every_award, as_of=AS_OF))
+    for eid in nightly.index:
+        narrow = feat.load_risk_data(org=alpha.org, enrollment_ids=[eid], until=AS_OF, one_day=True)
+        one = feat.compute_features(narrow, as_of=AS_OF, enrollment_ids=[eid])
+        np.testing.assert_array_equal(one.loc[eid].to_numpy(), nightly.loc[eid].to_numpy(), err_msg=str(eid))
+    masha, petya = nightly.loc[alpha.enrollment.pk], nightly.loc[quiet_eid]
+    assert masha["xp_28d"] == 30  # 3, 12 and 21 days ago; nothing after the as-of day
+    assert masha["xp_pace_change"] == 30 - (10 + 10 + 10 + 7)  # 30, 39, 48 and 55 days ago, not 56
+    assert masha["days_since_activity"] == 3
+    assert petya["xp_28d"] == 0
+    assert petya["days_since_activity"] == 90  # not 300 (since he started): the older award counts
+    xp_days = one_day.extra["events"].query("kind == 'xp'").groupby("enrollment_id")["day"]
+    assert xp_days.max().max() <= feat.day_number(AS_OF)
+    if whole_organisation:  # 34 + 2 awards up to today, of which 7 in 8 weeks, and one day before them
+        assert xp_days.size()[alpha.enrollment.pk] == 8
+        assert xp_days.min()[alpha.enrollment.pk] == feat.day_number(AS_OF - dt.timedelta(days=56))
+        assert xp_days.size()[quiet_eid] == 1
+    with pytest.raises(ValueError):  # older signals would be wrong, not missing: another day is refused
+        feat.compute_features(one_day, as_of=AS_OF - dt.timedelta(days=7))
 
 
 @pytest.mark.django_db

@@ -116,6 +116,81 @@ def test_two_scoring_runs_at_once_leave_one_row_and_one_alert(alpha):
     assert RiskAlert.objects.filter(enrollment=alpha.enrollment).count() == 1
 
 
+def _scores_and_alerts(org):
+    with unscoped():
+        scores = sorted(
+            RiskScore.objects.filter(organization=org).values_list(
+                "enrollment_id", "scored_on", "probability", "band", "factors", "decline_started_on"
+            )
+        )
+        alerts = sorted(
+            RiskAlert.objects.filter(organization=org).values_list(
+                "enrollment_id", "assigned_to_id", "status"
+            )
+        )
+    return scores, alerts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_nightly_runs_at_once_on_a_network_store_what_one_run_stores(
+    alpha, history, settings, monkeypatch
+):
+    """Sixty children, several over the threshold for one teacher: two nightly runs racing each other end
+    with the rows one run alone writes — one score per child, no second alert, the weekly budget kept."""
+    from kruzhok.risk import alerts
+
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("in-memory SQLite has one connection")
+    settings.RISK_ALERTS_PER_TEACHER_WEEK = 2
+    # The day the most children are fading but not gone yet: several cross the threshold at once.
+    fading = history.dropped.values()
+    as_of = max(
+        (start + dt.timedelta(days=k) for start, _ in fading for k in range(0, 29, 7)),
+        key=lambda day: sum(start + dt.timedelta(days=14) <= day < gone for start, gone in fading),
+    )
+    with unscoped():
+        risk_score_compute(org=alpha.org, as_of=as_of)
+    alone_scores, alone_alerts = _scores_and_alerts(alpha.org)
+    assert sum(band == RiskBand.HIGH for _, _, _, band, _, _ in alone_scores) > 2
+    assert len(alone_alerts) == 2  # the weekly budget of the one teacher binds
+    with unscoped():
+        RiskAlert.objects.filter(organization=alpha.org).delete()
+        RiskScore.objects.filter(organization=alpha.org).delete()
+    errors = []
+    ready = threading.Barrier(2, timeout=60)
+    # The worst interleaving, every time: both runs have read the open alerts and the budget spent
+    # before either opens one.
+    recipients = alerts.first_recipient_ids
+    both_read = threading.Barrier(2, timeout=60)
+
+    def recipients_then_wait(**kwargs):
+        found = recipients(**kwargs)
+        both_read.wait()
+        return found
+
+    monkeypatch.setattr(alerts, "first_recipient_ids", recipients_then_wait)
+
+    def run():
+        try:
+            ready.wait()
+            with unscoped():
+                risk_score_compute(org=alpha.org, as_of=as_of)
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    together_scores, together_alerts = _scores_and_alerts(alpha.org)
+    assert together_scores == alone_scores
+    assert together_alerts == alone_alerts
+
+
 def test_change_point_finds_the_week_attendance_fell():
     import pandas as pd
 
