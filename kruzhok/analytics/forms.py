@@ -36,6 +36,21 @@ def _choice_error(field: str):
     }
 
 
+def filter_choices(groups: dict[int, GroupMeta]) -> dict[str, list[tuple[int, str]]]:
+    """The branches, courses and teachers of these groups, sorted by name, then id (600 teachers on a
+    network, and namesakes among them: the order must not follow a set's hash order)."""
+    return {
+        "branch": sorted({(g.branch_id, g.branch_name) for g in groups.values()}, key=lambda b: (b[1], b[0])),
+        "course": sorted(
+            {(g.course_id, g.course_title) for g in groups.values()}, key=lambda c: (c[1], c[0])
+        ),
+        "teacher": sorted(
+            {(g.teacher_id, g.teacher_name) for g in groups.values() if g.teacher_id},
+            key=lambda t: (t[1], t[0]),
+        ),
+    }
+
+
 class FilterForm(forms.Form):
     """Period, branch, course and teacher; the lists hold only what the viewer's scope contains."""
 
@@ -46,19 +61,24 @@ class FilterForm(forms.Form):
         label=_("Преподаватель"), required=False, error_messages=_choice_error(_("преподавателя"))
     )
 
-    def __init__(self, data, *, groups: dict[int, GroupMeta], today: dt.date, **kwargs):
+    def __init__(
+        self,
+        data,
+        *,
+        today: dt.date,
+        groups: dict[int, GroupMeta] | None = None,
+        choices: dict[str, list[tuple[int, str]]] | None = None,
+        **kwargs,
+    ):
+        """`choices` (from `filter_choices`, cached by the view) or `groups` to build them from."""
         super().__init__(data, **kwargs)
         self.months = list(reversed(months_back(today, HISTORY)))
         self.fields["month"].choices = [(m.strftime("%Y-%m"), month_label(m)) for m in self.months]
-        branches = sorted({(g.branch_id, g.branch_name) for g in groups.values()}, key=lambda b: b[1])
-        courses = sorted({(g.course_id, g.course_title) for g in groups.values()}, key=lambda c: c[1])
-        teachers = sorted(
-            {(g.teacher_id, g.teacher_name) for g in groups.values() if g.teacher_id}, key=lambda t: t[1]
-        )
+        if choices is None:
+            choices = filter_choices(groups or {})
         everything = [("", _("Все"))]
-        self.fields["branch"].choices = everything + [(str(i), n) for i, n in branches]
-        self.fields["course"].choices = everything + [(str(i), n) for i, n in courses]
-        self.fields["teacher"].choices = everything + [(str(i), n) for i, n in teachers]
+        for name in ("branch", "course", "teacher"):
+            self.fields[name].choices = everything + [(str(i), n) for i, n in choices[name]]
         # A single choice is not a filter: hide the select (a teacher sees only themselves).
         self.show = {name: len(self.fields[name].choices) > 2 for name in ("branch", "course", "teacher")}
 

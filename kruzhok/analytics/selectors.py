@@ -920,6 +920,24 @@ def children_behind(
     ).order_by("last_name", "first_name", "pk")
 
 
+def at_risk_children(
+    facts: Facts, *, month: dt.date, group_id: int | None = None
+) -> tuple[list[int], list[AtRisk]]:
+    """The children behind «В зоне риска» as ordered student ids, and the enrollments they count.
+
+    The enrollments are already in memory (`Facts.risk`): the list is paged in Python and only a
+    page's children are read, instead of three queries each carrying an IN list of ~3 000 ids."""
+    _money, risky = facts.risk(month)
+    rows = [e for e in risky if group_id is None or e.group_id == group_id]
+    student_ids = sorted({e.student_id for e in rows})
+    ordered = list(
+        Student.objects.filter(organization_id=facts.org.pk, pk__in=student_ids)
+        .order_by("last_name", "first_name", "pk")
+        .values_list("pk", flat=True)
+    )
+    return ordered, rows
+
+
 def enrollments_behind(
     facts: Facts, *, metric: str, month: dt.date, group_id: int | None = None
 ) -> QuerySet[Enrollment]:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from kruzhok.accounts.decorators import role_required
 from kruzhok.accounts.models import Role
 from kruzhok.analytics import dashboards, forms, operations, selectors, survival
+from kruzhok.analytics.cache import cached
 from kruzhok.analytics.selectors import Facts, scope_for
 from kruzhok.school.models import Enrollment, Student
 
@@ -21,8 +22,27 @@ def _facts_and_form(request):
     """The viewer's scope, narrowed by the filter form; a bad value is reported and ignored."""
     scope = scope_for(request.membership)
     everything = Facts.load(request.org, scope=scope)
-    form = forms.FilterForm(request.GET or None, groups=everything.groups, today=everything.today)
+    # The filter's lists (600 teachers on a network) and their rendered selects cost ~40 ms a page:
+    # both follow the groups of the scope, under the key the group metadata itself is cached with.
+    v = everything.versions
+    groups_version = f"{v.enrollments}:{v.lesson_id}"
+    choices = cached(
+        request.org.pk,
+        "filter_choices",
+        {"g": everything.key},
+        lambda: forms.filter_choices(everything.groups),
+        version=groups_version,
+    )
+    form = forms.FilterForm(request.GET or None, choices=choices, today=everything.today)
     filters = form.filters()
+    asked = {name: request.GET.getlist(name) for name in ("month", "branch", "course", "teacher")}
+    form.selects_html = cached(
+        request.org.pk,
+        "filter_html",
+        {"g": everything.key, "today": everything.today, "bound": form.is_bound, "asked": asked},
+        lambda: render_to_string("analytics/_filter_selects.html", {"form": form}),
+        version=groups_version,
+    )
     facts = everything.narrow(
         scope=scope,
         branch_ids=filters["branch_ids"],
@@ -143,8 +163,36 @@ def retention(request):
     if by_form.is_bound and not by_form.is_valid():
         status = 400
     by = by or "course"
-    overall, curves = dashboards.retention_curves(facts, by)
     label = survival.DIMENSIONS[by]
+    querystring = form.querystring()
+
+    def body() -> str:
+        overall, curves = dashboards.retention_curves(facts, by)
+        return render_to_string(
+            "analytics/_retention_body.html",
+            {
+                "by": by,
+                "by_label": label,
+                "overall": overall,
+                "overall_rows": dashboards.curve_rows([overall]) if overall else [],
+                "overall_chart": dashboards.survival_chart([overall], band=True, title=_("Удержание"))
+                if overall
+                else None,
+                "rows": dashboards.curve_rows(curves),
+                "chart": dashboards.survival_chart(
+                    curves, band=False, title=_("Удержание: %(by)s") % {"by": label}
+                )
+                if curves
+                else None,
+                "charted": curves[: dashboards.MAX_CURVES_ON_CHART],
+                "palette": survival_palette(),
+                "checkpoints": survival.CHECKPOINTS,
+                "querystring": querystring,
+            },
+        )
+
+    # The table of ~600 curves and the charts cost ~60 ms to render: they change only with what the
+    # curves are fitted on (the enrollments part, the same key as the curves themselves).
     return render(
         request,
         "analytics/retention.html",
@@ -154,22 +202,8 @@ def retention(request):
             "by": by,
             "extra_hidden": [("by", by)],
             "dimensions": survival.DIMENSIONS,
-            "by_label": label,
-            "overall": overall,
-            "overall_rows": dashboards.curve_rows([overall]) if overall else [],
-            "overall_chart": dashboards.survival_chart([overall], band=True, title=_("Удержание"))
-            if overall
-            else None,
-            "rows": dashboards.curve_rows(curves),
-            "chart": dashboards.survival_chart(
-                curves, band=False, title=_("Удержание: %(by)s") % {"by": label}
-            )
-            if curves
-            else None,
-            "charted": curves[: dashboards.MAX_CURVES_ON_CHART],
-            "palette": survival_palette(),
-            "checkpoints": survival.CHECKPOINTS,
-            "querystring": form.querystring(),
+            "body": facts.cached("retention_html", {"by": by, "q": querystring}, body, part="enrollments"),
+            "querystring": querystring,
         },
         status=status,
     )
@@ -229,6 +263,19 @@ def _children_rows(page, enrollments) -> list[tuple]:
     return [(s, by_student.get(s.pk, [])) for s in page]
 
 
+def _at_risk_page(request, facts, month, group_id):
+    """«В зоне риска»: the ids are paged in memory, and only the page's children and their risky
+    enrollments are read."""
+    student_ids, risky = selectors.at_risk_children(facts, month=month, group_id=group_id)
+    page = Paginator(student_ids, CHILDREN_PAGE).get_page(request.GET.get("page"))
+    on_page = set(page.object_list)
+    students = Student.objects.filter(organization_id=request.org.pk).in_bulk(on_page)
+    enrollment_ids = [e.id for e in risky if e.student_id in on_page]
+    enrollments = Enrollment.objects.filter(organization_id=request.org.pk, pk__in=enrollment_ids)
+    page.object_list = [students[pk] for pk in page.object_list if pk in students]
+    return page, _children_rows(page, enrollments), len(risky)
+
+
 @role_required("analytics.view")
 @require_GET
 def children(request):
@@ -245,12 +292,16 @@ def children(request):
     group_id = cform.cleaned_data.get("group")
     if group_id is not None and group_id not in facts.group_ids:
         group_id = -1  # not in the viewer's scope: an empty list, never another group's children
-    enrollments = selectors.enrollments_behind(
-        facts, metric=metric, month=filters["month"], group_id=group_id
-    )
-    students = selectors.children_behind(facts, metric=metric, month=filters["month"], group_id=group_id)
-    page = Paginator(students, CHILDREN_PAGE).get_page(request.GET.get("page"))
-    rows = _children_rows(page, enrollments)
+    if metric == "at_risk":
+        page, rows, enrollments_count = _at_risk_page(request, facts, filters["month"], group_id)
+    else:
+        enrollments = selectors.enrollments_behind(
+            facts, metric=metric, month=filters["month"], group_id=group_id
+        )
+        students = selectors.children_behind(facts, metric=metric, month=filters["month"], group_id=group_id)
+        page = Paginator(students, CHILDREN_PAGE).get_page(request.GET.get("page"))
+        rows = _children_rows(page, enrollments)
+        enrollments_count = enrollments.count()
     return render(
         request,
         "analytics/children.html",
@@ -263,7 +314,7 @@ def children(request):
             "month_label": forms.month_label(filters["month"]),
             "page": page,
             "rows": rows,
-            "enrollments_count": enrollments.count(),
+            "enrollments_count": enrollments_count,
             "group": facts.groups.get(group_id) if group_id else None,
             "querystring": form.querystring(),
         },

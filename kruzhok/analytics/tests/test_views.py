@@ -243,3 +243,60 @@ def test_a_retention_drill_down_without_a_row_says_so(alpha, client_as):
     page = client_as(alpha.owner).get("/analytics/retention/children/?by=course")
     assert page.status_code == 400
     assert "Не указано, какую строку удержания раскрыть." in page.content.decode()
+
+
+def test_the_retention_table_served_from_cache_shows_a_drop_on_the_next_view(
+    alpha, client_as, django_capture_on_commit_callbacks
+):
+    from kruzhok.analytics.tests.conftest import TODAY
+    from kruzhok.school.services.enrollments import enrollment_transition
+
+    o = build_october(alpha)
+    client = client_as(alpha.owner)
+
+    def left_in_branch() -> str:
+        page = client.get("/analytics/retention/?by=branch").content.decode()
+        row = re.search(
+            rf'<td>{re.escape(alpha.branch.name)}</td><td><a href="[^"]+">\d+</a></td><td>(?:<a href="[^"]+">)?(\d+)',
+            page,
+        )
+        assert row is not None
+        return row.group(1)
+
+    assert left_in_branch() == "1"
+    assert left_in_branch() == "1"  # the cached table
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment_transition(
+            enrollment=o.e3_steady, to_status="dropped", actor=alpha.manager, reason="moved", on_date=TODAY
+        )
+    assert left_in_branch() == "2"
+
+
+def test_the_cached_filter_lists_a_new_groups_teacher_and_keeps_errors_per_value(alpha, client_as):
+    from kruzhok.testing import factories as f
+
+    build_october(alpha)
+    client = client_as(alpha.owner)
+    assert "Новикова" not in client.get("/analytics/").content.decode()
+    teacher = f.UserFactory(username="novikova", last_name="Новикова", first_name="Анна")
+    group = f.GroupFactory(organization=alpha.org, course=alpha.course, branch=alpha.branch, teacher=teacher)
+    # A new group comes with an enrollment (or lessons): the filter's key moves with them.
+    f.EnrollmentFactory(
+        organization=alpha.org,
+        student=f.StudentFactory(organization=alpha.org, branch=alpha.branch),
+        group=group,
+        started_on=dt.date(2026, 11, 2),
+        status="active",
+    )
+    # The very same request as before the group: its cached selects must not be served again.
+    assert f'<option value="{teacher.pk}">' in client.get("/analytics/").content.decode()
+    page = client.get(f"/analytics/?teacher={teacher.pk}")
+    assert page.status_code == 200
+    assert re.search(rf'<option value="{teacher.pk}" selected>[^<]*Новикова', page.content.decode())
+    # The same lists with another value asked for: that value's own selection and error.
+    bad = client.get("/analytics/?teacher=999999")
+    assert bad.status_code == 400
+    assert "Такого значения в списке нет" in bad.content.decode()
+    assert f'<option value="{teacher.pk}" selected>' not in bad.content.decode()
+    again = client.get(f"/analytics/?teacher={teacher.pk}").content.decode()
+    assert "Такого значения в списке нет" not in again
