@@ -6,6 +6,7 @@ marks, ledger entries, risk scores, feedback), so bulk loads that publish no eve
 `KRUZHOK_ANALYTICS_CACHE=false` turns caching off: `analytics_bench` measures the pages both ways.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -41,10 +42,12 @@ _GROWING = {
 }
 
 
-def _release() -> str:
+@functools.cache
+def release() -> str:
     """What this deploy's code and templates are: cached page HTML of an earlier release must not be
     served after a deploy. KRUZHOK_RELEASE (set by the deploy) wins; otherwise a digest of the files
-    that shape the figures and pages, the same on every host of one release (~30 ms once per process)."""
+    that shape the figures and pages, the same on every host of one release (~60 ms, on the first cached
+    figure of a process, not at start-up: commands that never read a dashboard do not pay it)."""
     configured = os.environ.get("KRUZHOK_RELEASE", "").strip()
     if configured:
         return configured
@@ -55,9 +58,6 @@ def _release() -> str:
             digest.update(str(path.relative_to(base)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-RELEASE = _release()
 
 
 def cache_enabled() -> bool:
@@ -192,7 +192,7 @@ def cached(
     version = version or data_version(org_id)
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
     # Per language too: cached rows carry worded labels and verdicts («Что помогает», action kinds).
-    key = f"analytics:{RELEASE}:{org_id}:{version}:{get_language()}:{name}:{digest}"
+    key = f"analytics:{release()}:{org_id}:{version}:{get_language()}:{name}:{digest}"
     if memo:
         kept = _MEMO.get((org_id, name))
         # has_key reads no value: a cleared or expired entry drops the process copy with it.

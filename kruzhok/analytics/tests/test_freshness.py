@@ -83,11 +83,11 @@ def test_a_new_release_does_not_serve_the_old_releases_cached_figures(alpha, mon
     calls = []
 
     def compute():
-        calls.append(analytics_cache.RELEASE)
+        calls.append(analytics_cache.release())
         return len(calls)
 
     assert analytics_cache.cached(alpha.org.pk, "page", {}, compute) == 1
     assert analytics_cache.cached(alpha.org.pk, "page", {}, compute) == 1  # served from the cache
     # A deploy with new templates or code: the same data, but the page is drawn again.
-    monkeypatch.setattr(analytics_cache, "RELEASE", "next-release")
+    monkeypatch.setattr(analytics_cache, "release", lambda: "next-release")
     assert analytics_cache.cached(alpha.org.pk, "page", {}, compute) == 2
