@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -39,3 +40,11 @@ def healthz(request):
     except Exception:  # noqa: BLE001 — any database failure means "not ready"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links. As a 404 it rendered the error page, whose
+    forms carry a CSRF token: a first visit's request without the cookie yet got a new CSRF cookie that
+    replaced the login page's, and the login form was refused. A redirect renders nothing."""
+    return redirect(static("img/favicon.svg"), permanent=True)
