@@ -10,4 +10,3 @@ def test_the_browsers_favicon_request_renders_no_page_and_sets_no_csrf_cookie(cl
     assert response.status_code == 301
     assert response["Location"].endswith("img/favicon.svg")
     assert "csrftoken" not in response.cookies
-
