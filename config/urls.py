@@ -4,7 +4,7 @@ from kruzhok.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
-    path("favicon.ico", core_views.favicon),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("kruzhok.accounts.urls")),
     path("school/", include("kruzhok.school.urls")),
