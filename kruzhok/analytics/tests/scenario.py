@@ -9,6 +9,7 @@ from django.utils import timezone
 from kruzhok.attendance.models import AttendanceMark
 from kruzhok.billing import services as billing
 from kruzhok.risk.models import RiskScore
+from kruzhok.risk.services import _upsert_scores
 from kruzhok.school import models as school
 from kruzhok.testing import factories as f
 
@@ -123,3 +124,49 @@ def build_october(world) -> October:
             band="high" if p >= 0.5 else "low",
         )
     return October(e2, e3, e4, e5, e6, group2, teacher2, [oct14, oct21])
+
+
+# -- risk scores on the forty-child network of test_facts
+
+
+def risk_score(world, enrollment, probability: float, day: dt.date) -> None:
+    """A score written as the nightly run writes it: a second score on the same day rewrites the row."""
+    _upsert_scores(
+        org_id=world.org.pk,
+        scored_on=day,
+        version_id=None,
+        rows=[(enrollment.pk, probability, "high" if probability >= 0.5 else "low", [], None)],
+    )
+
+
+def scored_network(world, probabilities: list[float]) -> list[school.Enrollment]:
+    """test_facts' network, each enrollment open today scored probabilities[i % n] today; those
+    enrollments, in order."""
+    from kruzhok.analytics.tests.conftest import TODAY
+    from kruzhok.analytics.tests.test_facts import _network
+
+    _groups, enrollments, _lessons = _network(world)
+    open_now = [e for e in enrollments if e.ended_on is None]
+    for i, e in enumerate(open_now):
+        risk_score(world, e, probabilities[i % len(probabilities)], TODAY)
+    return open_now
+
+
+def rescore_in_place_then_pay(world, enrollment, probability: float, capture, *, key: str) -> None:
+    """Today's score rewritten in place (no new row id, so nothing the catch-up watches moves), then a
+    payment: any event moves the page version, so the next page must show the new score."""
+    from kruzhok.analytics.tests.conftest import TODAY
+
+    ids = set(RiskScore.all_objects.filter(organization=world.org).values_list("pk", flat=True))
+    risk_score(world, enrollment, probability, TODAY)
+    assert set(RiskScore.all_objects.filter(organization=world.org).values_list("pk", flat=True)) == ids
+    with capture(execute=True):
+        billing.payment_take(
+            org=world.org,
+            account=billing.account_for_guardian(guardian=world.guardian),
+            amount="1800",
+            method="cash",
+            actor=world.manager,
+            idempotency_key=key,
+            paid_at=timezone.now(),
+        )

@@ -5,13 +5,10 @@ finds, in name order, each once; a rescore written in place shows on the view af
 import re
 
 import pytest
-from django.utils import timezone
 
 from kruzhok.analytics import views
 from kruzhok.analytics.tests.conftest import TODAY
-from kruzhok.analytics.tests.test_facts import _network
-from kruzhok.analytics.tests.test_risk_figures import _score
-from kruzhok.billing import services as billing
+from kruzhok.analytics.tests.scenario import rescore_in_place_then_pay, scored_network
 from kruzhok.risk.models import RiskScore
 from kruzhok.risk.services import alert_threshold
 
@@ -56,10 +53,7 @@ def _from_scratch(world) -> list[str]:
 def test_the_at_risk_list_is_the_scored_children_and_follows_a_rescore(
     alpha, client_as, monkeypatch, django_capture_on_commit_callbacks
 ):
-    _groups, enrollments, _lessons = _network(alpha)
-    open_now = [e for e in enrollments if e.ended_on is None]
-    for i, e in enumerate(open_now):
-        _score(alpha, e, PROBABILITIES[i % 4], TODAY)
+    open_now = scored_network(alpha, PROBABILITIES)
     client = client_as(alpha.owner)
     before = _all_pages(client, monkeypatch)
     expected = _from_scratch(alpha)
@@ -69,30 +63,15 @@ def test_the_at_risk_list_is_the_scored_children_and_follows_a_rescore(
     assert f"Детей: {len(expected)}" in html
 
     calm = next(e for i, e in enumerate(open_now) if PROBABILITIES[i % 4] < 0.45)
-    _score(alpha, calm, 0.97, TODAY)  # the day's row rewritten in place: no new id
-    with django_capture_on_commit_callbacks(execute=True):
-        billing.payment_take(
-            org=alpha.org,
-            account=billing.account_for_guardian(guardian=alpha.guardian),
-            amount="1800",
-            method="cash",
-            actor=alpha.manager,
-            idempotency_key="at-risk-1",
-            paid_at=timezone.now(),
-        )
+    rescore_in_place_then_pay(alpha, calm, 0.97, django_capture_on_commit_callbacks, key="at-risk-1")
     after = _all_pages(client, monkeypatch)
     assert calm.student.last_name in after and calm.student.last_name not in before
     assert after == _from_scratch(alpha)
 
 
 def test_another_groups_filter_lists_none_of_its_children(alpha, client_as):
-    _groups, enrollments, _lessons = _network(alpha)
-    for e in enrollments:
-        if e.ended_on is None:
-            _score(alpha, e, 0.9, TODAY)
+    open_now = scored_network(alpha, [0.9])
     group = alpha.group
     names = _listed(client_as(alpha.owner), f"/analytics/children/?metric=at_risk&group={group.pk}")
-    expected = sorted(
-        {e.student.last_name for e in enrollments if e.ended_on is None and e.group_id == group.pk}
-    )
+    expected = sorted({e.student.last_name for e in open_now if e.group_id == group.pk})
     assert names == expected

@@ -6,14 +6,13 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from kruzhok.analytics.selectors import Facts
 from kruzhok.analytics.tests.conftest import OCTOBER, TODAY
+from kruzhok.analytics.tests.scenario import rescore_in_place_then_pay, risk_score, scored_network
 from kruzhok.analytics.tests.test_facts import NOVEMBER, _network
-from kruzhok.billing import services as billing
 from kruzhok.risk.models import RiskScore
-from kruzhok.risk.services import _upsert_scores, alert_threshold
+from kruzhok.risk.services import alert_threshold
 from kruzhok.school.services.enrollments import enrollment_transition
 
 pytestmark = pytest.mark.django_db
@@ -34,15 +33,6 @@ def _risk_figures(world, monkeypatch, *, served: bool) -> list[tuple]:
     return out
 
 
-def _score(world, enrollment, probability: float, day: dt.date) -> None:
-    _upsert_scores(
-        org_id=world.org.pk,
-        scored_on=day,
-        version_id=None,
-        rows=[(enrollment.pk, probability, "high" if probability >= 0.5 else "low", [], None)],
-    )
-
-
 def _same(world, monkeypatch) -> list[tuple]:
     served = _risk_figures(world, monkeypatch, served=True)
     assert served == _risk_figures(world, monkeypatch, served=False)
@@ -54,11 +44,9 @@ def test_risk_figures_follow_rescores_payments_and_drops(
 ):
     alpha.course.price_per_month = "4300.00"
     alpha.course.save(update_fields=["price_per_month"])
-    _groups, enrollments, _lessons = _network(alpha)
-    open_now = [e for e in enrollments if e.ended_on is None]
+    open_now = scored_network(alpha, [0.05 + 0.9 * k / 6 for k in range(7)])
     for i, e in enumerate(open_now):
-        _score(alpha, e, 0.1 + 0.8 * (i % 5) / 4, dt.date(2026, 10, 25))
-        _score(alpha, e, 0.05 + 0.9 * (i % 7) / 6, TODAY)
+        risk_score(alpha, e, 0.1 + 0.8 * (i % 5) / 4, dt.date(2026, 10, 25))
     before = _same(alpha, monkeypatch)
     assert before[1][1] > 0 and before[1][2] > 0  # November has money and children at risk
     # Warm: served figures are now cached, and the enrollment list is kept in this process.
@@ -67,19 +55,7 @@ def test_risk_figures_follow_rescores_payments_and_drops(
     # A rescore today overwrites the day's row in place: no new id, but the page that follows the
     # event (any event moves the page version) must show the new figure.
     calm = next(e for e in open_now if RiskScore.objects.get(enrollment=e, scored_on=TODAY).probability < 0.3)
-    ids_before = set(RiskScore.objects.values_list("pk", flat=True))
-    _score(alpha, calm, 0.97, TODAY)
-    assert set(RiskScore.objects.values_list("pk", flat=True)) == ids_before
-    with django_capture_on_commit_callbacks(execute=True):
-        billing.payment_take(
-            org=alpha.org,
-            account=billing.account_for_guardian(guardian=alpha.guardian),
-            amount="1800",
-            method="cash",
-            actor=alpha.manager,
-            idempotency_key="risk-1",
-            paid_at=timezone.now(),
-        )
+    rescore_in_place_then_pay(alpha, calm, 0.97, django_capture_on_commit_callbacks, key="risk-1")
     after_rescore = _same(alpha, monkeypatch)
     assert after_rescore[1][1] > before[1][1]
     assert after_rescore[1][2] == before[1][2] + (0 if 0.97 < alert_threshold() else 1)
@@ -107,10 +83,7 @@ def test_children_at_risk_follow_the_owners_new_threshold_at_once(
 ):
     from kruzhok.risk.alerts import risk_settings_for, risk_settings_update
 
-    _groups, enrollments, _lessons = _network(alpha)
-    open_now = [e for e in enrollments if e.ended_on is None]
-    for i, e in enumerate(open_now):
-        _score(alpha, e, [0.2, 0.45, 0.6, 0.9][i % 4], TODAY)
+    open_now = scored_network(alpha, [0.2, 0.45, 0.6, 0.9])
     before = _same(alpha, monkeypatch)
     _risk_figures(alpha, monkeypatch, served=True)  # warm the cache
     rules = risk_settings_for(org=alpha.org)

@@ -90,17 +90,21 @@ def test_marking_attendance_rescores_that_child_within_the_request(alpha, django
     assert any("подряд" in explain.factor_text(factor) for factor in score.factors)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_scoring_runs_at_once_leave_one_row_and_one_alert(alpha):
+def _needs_two_connections() -> None:
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
         pytest.skip("in-memory SQLite has one connection")
-    fading_child(alpha, as_of=AS_OF)
+
+
+def _run_twice_at_once(org, as_of: dt.date) -> list[Exception]:
+    """Two nightly runs in two threads (a connection each), released together; what they raised."""
     errors = []
+    ready = threading.Barrier(2, timeout=60)
 
     def run():
         try:
+            ready.wait()
             with unscoped():
-                risk_score_compute(org=alpha.org, as_of=AS_OF)
+                risk_score_compute(org=org, as_of=as_of)
         except Exception as error:  # noqa: BLE001 - the test reports any failure
             errors.append(error)
         finally:
@@ -111,7 +115,14 @@ def test_two_scoring_runs_at_once_leave_one_row_and_one_alert(alpha):
         t.start()
     for t in threads:
         t.join()
-    assert not errors
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_scoring_runs_at_once_leave_one_row_and_one_alert(alpha):
+    _needs_two_connections()
+    fading_child(alpha, as_of=AS_OF)
+    assert not _run_twice_at_once(alpha.org, AS_OF)
     assert RiskScore.objects.filter(enrollment=alpha.enrollment).count() == 1
     assert RiskAlert.objects.filter(enrollment=alpha.enrollment).count() == 1
 
@@ -139,8 +150,7 @@ def test_two_nightly_runs_at_once_on_a_network_store_what_one_run_stores(
     with the rows one run alone writes — one score per child, no second alert, the weekly budget kept."""
     from kruzhok.risk import alerts
 
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("in-memory SQLite has one connection")
+    _needs_two_connections()
     settings.RISK_ALERTS_PER_TEACHER_WEEK = 2
     # The day the most children are fading but not gone yet: several cross the threshold at once.
     fading = history.dropped.values()
@@ -156,8 +166,6 @@ def test_two_nightly_runs_at_once_on_a_network_store_what_one_run_stores(
     with unscoped():
         RiskAlert.objects.filter(organization=alpha.org).delete()
         RiskScore.objects.filter(organization=alpha.org).delete()
-    errors = []
-    ready = threading.Barrier(2, timeout=60)
     # The worst interleaving, every time: both runs have read the open alerts and the budget spent
     # before either opens one.
     recipients = alerts.first_recipient_ids
@@ -169,23 +177,7 @@ def test_two_nightly_runs_at_once_on_a_network_store_what_one_run_stores(
         return found
 
     monkeypatch.setattr(alerts, "first_recipient_ids", recipients_then_wait)
-
-    def run():
-        try:
-            ready.wait()
-            with unscoped():
-                risk_score_compute(org=alpha.org, as_of=as_of)
-        except Exception as error:  # noqa: BLE001 - the test reports any failure
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not _run_twice_at_once(alpha.org, as_of)
     together_scores, together_alerts = _scores_and_alerts(alpha.org)
     assert together_scores == alone_scores
     assert together_alerts == alone_alerts
