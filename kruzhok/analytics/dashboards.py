@@ -149,12 +149,17 @@ def trends(facts: Facts, month: dt.date) -> dict:
 # ---------------------------------------------------------------- retention
 
 
-def retention_curves(facts: Facts, by: str | None) -> tuple[Curve | None, list[Curve]]:
+def retention_curves(
+    facts: Facts, by: str | None, as_of: dt.date | None = None
+) -> tuple[Curve | None, list[Curve]]:
+    """The curves as known on `as_of` (a month's end, or today: the default)."""
+    as_of = as_of or facts.today
+
     def compute():
-        return overall_curve(facts), (curves_by(facts, by) if by else [])
+        return overall_curve(facts, as_of), (curves_by(facts, by, as_of) if by else [])
 
     # Curves depend on enrollments only: a mark or a payment does not refit them.
-    return facts.cached("km", {"by": by or ""}, compute, part="enrollments")
+    return facts.cached("km", {"by": by or "", "as_of": as_of}, compute, part="enrollments")
 
 
 def _checkpoint_labels() -> list[str]:

@@ -2,8 +2,10 @@
 
 An enrollment's lifetime runs from its start to the day it ended, or to today while it is open. Leaving
 ("dropped") is the event; a completed course, a transfer to another group or a still-open enrollment is
-censored: we know the child stayed at least that long. Curves are per course, branch, teacher, age group
-and start month, each with its 95 % band and median lifetime (None while more than half still stay).
+censored: we know the child stayed at least that long. A past month's curves are those known at its end
+(`as_of`): enrollments started by then, an end after that day not yet known (open, censored there).
+Curves are per course, branch, teacher, age group and start month, each with its 95 % band and median
+lifetime (None while more than half still stay).
 """
 
 import csv
@@ -37,26 +39,35 @@ AGE_BANDS = (
 )
 
 
-def lifetime(e: EnrollmentFact, today: dt.date) -> tuple[int, bool]:
-    """(days observed, left?) for one enrollment."""
-    end = e.ended_on if e.ended_on is not None else today
-    return max(0, (end - e.started_on).days), e.status == EnrollmentStatus.DROPPED
+def lifetime(e: EnrollmentFact, as_of: dt.date) -> tuple[int, bool]:
+    """(days observed, left?) for one enrollment, as known on `as_of`."""
+    ended = e.ended_on is not None and e.ended_on <= as_of
+    end = e.ended_on if ended else as_of
+    return max(0, (end - e.started_on).days), ended and e.status == EnrollmentStatus.DROPPED
 
 
-def survival_rows(facts: Facts) -> list[tuple[int, int, str, dt.date, int, int]]:
-    """The export the curves are fitted on: (enrollment, student, status, started_on, duration, event)."""
+def known_on(facts: Facts, as_of: dt.date) -> list[EnrollmentFact]:
+    """The enrollments started by `as_of`: a later one was not there to see."""
+    return [e for e in facts.enrollments if e.started_on <= as_of]
+
+
+def survival_rows(facts: Facts, as_of: dt.date) -> list[tuple[int, int, str, dt.date, int, int]]:
+    """The export the curves are fitted on: (enrollment, student, status, started_on, duration, event);
+    the status is the one known on `as_of` (an end after it reads «active»)."""
     rows = []
-    for e in sorted(facts.enrollments, key=lambda e: e.id):
-        days, left = lifetime(e, facts.today)
-        rows.append((e.id, e.student_id, e.status, e.started_on, days, int(left)))
+    for e in sorted(known_on(facts, as_of), key=lambda e: e.id):
+        days, left = lifetime(e, as_of)
+        ended_later = e.ended_on is not None and e.ended_on > as_of
+        status = EnrollmentStatus.ACTIVE if ended_later else e.status
+        rows.append((e.id, e.student_id, status, e.started_on, days, int(left)))
     return rows
 
 
-def survival_csv(facts: Facts) -> str:
+def survival_csv(facts: Facts, as_of: dt.date) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["enrollment_id", "student_id", "status", "started_on", "duration_days", "dropped"])
-    for row in survival_rows(facts):
+    for row in survival_rows(facts, as_of):
         writer.writerow([row[0], row[1], row[2], row[3].isoformat(), row[4], row[5]])
     return out.getvalue()
 
@@ -119,30 +130,34 @@ def _label(facts: Facts, e: EnrollmentFact, dimension: str) -> tuple[str, str]:
     raise ValueError(dimension)
 
 
-def enrollments_of(facts: Facts, dimension: str, key: str, *, left_only: bool) -> tuple[str, list[int]]:
-    """(label, enrollment ids) behind one row of the retention table: its «Зачислений» or «Ушли»."""
+def enrollments_of(
+    facts: Facts, dimension: str, key: str, *, left_only: bool, as_of: dt.date
+) -> tuple[str, list[int]]:
+    """(label, enrollment ids) behind one row of the retention table as known on `as_of`: its
+    «Зачислений» or «Ушли»."""
     label, ids = "", []
-    for e in facts.enrollments:
+    for e in known_on(facts, as_of):
         k, text = _label(facts, e, dimension)
-        if k == key and (not left_only or lifetime(e, facts.today)[1]):
+        if k == key and (not left_only or lifetime(e, as_of)[1]):
             label = text
             ids.append(e.id)
     return label, ids
 
 
-def overall_curve(facts: Facts) -> Curve | None:
-    if not facts.enrollments:
+def overall_curve(facts: Facts, as_of: dt.date) -> Curve | None:
+    known = known_on(facts, as_of)
+    if not known:
         return None
-    pairs = [lifetime(e, facts.today) for e in facts.enrollments]
+    pairs = [lifetime(e, as_of) for e in known]
     return fit_curve("all", str(_("Все")), [d for d, _ in pairs], [int(x) for _, x in pairs])
 
 
-def curves_by(facts: Facts, dimension: str) -> list[Curve]:
+def curves_by(facts: Facts, dimension: str, as_of: dt.date) -> list[Curve]:
     """One curve per value of the dimension with at least MIN_CURVE_SIZE enrollments, largest first."""
     buckets: dict[str, tuple[str, list[int], list[int]]] = {}
-    for e in facts.enrollments:
+    for e in known_on(facts, as_of):
         key, label = _label(facts, e, dimension)
-        days, left = lifetime(e, facts.today)
+        days, left = lifetime(e, as_of)
         bucket = buckets.setdefault(key, (label, [], []))
         bucket[1].append(days)
         bucket[2].append(int(left))

@@ -3,7 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -82,7 +82,7 @@ def _dashboard_context(request, facts, filters, querystring) -> dict:
     month = filters["month"]
     role = request.role
     summary = facts.month_summary(month)
-    overall, _none = dashboards.retention_curves(facts, None)
+    overall, _none = dashboards.retention_curves(facts, None, facts.as_of(month))
     feedback = operations.feedback_trend(
         facts,
         months=selectors.months_back(month, dashboards.TREND_MONTHS),
@@ -165,9 +165,11 @@ def retention(request):
     by = by or "course"
     label = survival.DIMENSIONS[by]
     querystring = form.querystring()
+    # The curves as the centre saw them at the month's end (today in the current month).
+    as_of = facts.as_of(filters["month"])
 
     def body() -> str:
-        overall, curves = dashboards.retention_curves(facts, by)
+        overall, curves = dashboards.retention_curves(facts, by, as_of)
         return render_to_string(
             "analytics/_retention_body.html",
             {
@@ -202,7 +204,10 @@ def retention(request):
             "by": by,
             "extra_hidden": [("by", by)],
             "dimensions": survival.DIMENSIONS,
-            "body": facts.cached("retention_html", {"by": by, "q": querystring}, body, part="enrollments"),
+            "body": facts.cached(
+                "retention_html", {"by": by, "q": querystring, "as_of": as_of}, body, part="enrollments"
+            ),
+            "as_of": as_of,
             "querystring": querystring,
         },
         status=status,
@@ -326,8 +331,8 @@ def children(request):
 @require_GET
 def retention_children(request):
     """The children behind one row of the retention table (all their enrollments in the scope, or those
-    who left), over the whole history the curves are fitted on."""
-    facts, form, _filters, status = _facts_and_form(request)
+    who left), as known at the end of the filter's month: the same cut as the curves."""
+    facts, form, filters, status = _facts_and_form(request)
     by_form = forms.RetentionForm(request.GET)
     key = request.GET.get("key", "")[:40]
     left_only = request.GET.get("left") == "1"
@@ -341,7 +346,8 @@ def retention_children(request):
             status=400,
         )
     by = by_form.cleaned_data["by"]
-    label, ids = survival.enrollments_of(facts, by, key, left_only=left_only)
+    as_of = facts.as_of(filters["month"])
+    label, ids = survival.enrollments_of(facts, by, key, left_only=left_only, as_of=as_of)
     # Ids come from the viewer's own scope (facts), so nothing outside it can be listed.
     enrollments = Enrollment.objects.filter(organization_id=request.org.pk, pk__in=ids)
     students = Student.objects.filter(
@@ -358,7 +364,7 @@ def retention_children(request):
             "metric": "retention",
             "extra_hidden": [("by", by), ("key", key)] + ([("left", "1")] if left_only else []),
             "metric_label": f"{what} · {survival.DIMENSIONS[by]}: {label or '—'}",
-            "month_label": _("за всё время"),
+            "month_label": _("на %(date)s") % {"date": date_format(as_of, "SHORT_DATE_FORMAT")},
             "page": page,
             "rows": _children_rows(page, enrollments),
             "enrollments_count": len(ids),
@@ -373,8 +379,9 @@ def retention_children(request):
 @require_GET
 def survival_export(request):
     """The rows the retention curves are fitted on, as CSV: anyone can check the curves elsewhere."""
-    facts, _form, _filters, _status = _facts_and_form(request)
-    response = HttpResponse(survival.survival_csv(facts), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
+    facts, _form, filters, _status = _facts_and_form(request)
+    as_of = facts.as_of(filters["month"])
+    response = HttpResponse(survival.survival_csv(facts, as_of), content_type="text/csv; charset=utf-8")
+    stamp = as_of.isoformat()
     response["Content-Disposition"] = f'attachment; filename="retention-{stamp}.csv"'
     return response
