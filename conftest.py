@@ -11,6 +11,13 @@ def _fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _reports_in_process(settings):
+    """Reports run in the request's own on-commit task, as in production's eager tests: a thread would
+    make the tests' timing matter (kruzhok/reports/tests/test_runs.py tests the thread on its own)."""
+    settings.REPORTS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def _russian_unless_a_test_switches():
     """Each test starts in the site's default language: a test that switched to English (or a request
     that did) must not leak its language into the next test run by the same worker."""

@@ -248,6 +248,10 @@ RISK_MODEL_DIR = Path(env_str("RISK_MODEL_DIR", str(BASE_DIR / "var" / "models")
 # Reports and the data-quality monitor (kruzhok/reports, kruzhok/dataquality, docs/reports.md): a
 # generated file is stored in its ReportRun row and refused above REPORTS_MAX_BYTES.
 REPORTS_MAX_BYTES = env_int("REPORTS_MAX_BYTES", 50 * 1024 * 1024)
+# In development and the demo a report runs in a thread started after its row commits: the eager task
+# would finish it inside the request, and its progress bar would never be seen. Tests keep the eager
+# task (conftest.py); production has a worker.
+REPORTS_IN_THREAD = env_bool("REPORTS_IN_THREAD", default=CELERY_TASK_ALWAYS_EAGER and not IS_PRODUCTION)
 CELERY_BEAT_SCHEDULE["reports-scheduled-daily"] = {
     "task": "kruzhok.reports.tasks.reports_schedules_task",
     "schedule": 60 * 60 * 24,  # each schedule mails once per month, on or after its day

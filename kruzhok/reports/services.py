@@ -1,5 +1,5 @@
-"""Writes for reports: queue a report, generate it (in a Celery task), schedule monthly reports and
-mail them.
+"""Writes for reports: queue a report, generate it (in a Celery task, or a thread in development),
+schedule monthly reports and mail them.
 
 A run is claimed with a conditional UPDATE (queued → running), so a task delivered twice generates
 once. Generation re-checks the parameters against the author's membership as it is at that moment:
@@ -7,11 +7,12 @@ a manager who lost a branch no longer gets its figures, even from an old schedul
 """
 
 import logging
+import threading
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -71,10 +72,33 @@ def report_run_create(*, membership: Membership, kind: str, data: dict, schedule
         run.full_clean(exclude=["organization", "created_by", "schedule", "content"])
         run.save()
         if schedule is None:
-            from kruzhok.reports.tasks import report_run_task
-
-            transaction.on_commit(lambda: report_run_task.delay(run.pk))
+            transaction.on_commit(lambda: report_run_start(run.pk))
     return run
+
+
+def report_run_start(run_id: int) -> None:
+    """Hands a committed run to Celery, or (REPORTS_IN_THREAD: development, the demo) to a thread of
+    this process, so the request returns at once and the run's page shows the bar filling."""
+    if getattr(settings, "REPORTS_IN_THREAD", False):
+        threading.Thread(
+            target=_run_in_thread, args=(run_id,), name=f"report-run-{run_id}", daemon=True
+        ).start()
+        return
+    from kruzhok.reports.tasks import report_run_task
+
+    report_run_task.delay(run_id)
+
+
+def _run_in_thread(run_id: int) -> None:
+    try:
+        report_run_execute(run_id=run_id)
+    except Exception:
+        # Nobody waits on the thread: say it in the log and on the run's page.
+        logger.exception("report run %s failed in its thread", run_id)
+        _fail(run_id, str(FAILED_TEXT))
+    finally:
+        # The thread opened its own connection; a runserver thread never closes it otherwise.
+        connections.close_all()
 
 
 def _progress(run_id: int):

@@ -3,13 +3,14 @@
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from kruzhok.reports import documents
+from kruzhok.reports import documents, services
 from kruzhok.reports.models import ReportRun, RunStatus
 from kruzhok.testing import factories as f
 
@@ -259,3 +260,46 @@ def test_runs_are_private_to_their_organisation_and_author(alpha, beta, client_a
     for user in (alpha.teacher, alpha.parent, alpha.student_user):
         assert client_as(user).get(reverse("reports:download", args=[run.pk])).status_code == 403
     assert client_as(alpha.owner).get(reverse("reports:download", args=[run.pk])).content == b"secret"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_development_a_thread_makes_the_report_while_its_page_shows_the_bar(
+    alpha, client_as, settings, monkeypatch
+):
+    """REPORTS_IN_THREAD: the request returns at once; the page polls the bar, then offers the file.
+    The builder is held at its first step so the page is seen mid-way on every run."""
+    settings.REPORTS_IN_THREAD = True
+    reached, go_on = threading.Event(), threading.Event()
+    real_progress = services._progress
+
+    def held_progress(run_id):
+        set_progress = real_progress(run_id)
+
+        def step(percent):
+            set_progress(percent)
+            if not reached.is_set():
+                reached.set()
+                go_on.wait(30)
+
+        return step
+
+    monkeypatch.setattr(services, "_progress", held_progress)
+    client = client_as(alpha.owner)
+    response = client.post(
+        reverse("reports:create"), {"kind": "export", "export-table": "students", "export-format": "csv"}
+    )
+    run = ReportRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("reports:run", args=[run.pk])
+    assert reached.wait(30), "the thread started the report"
+    worker = next(t for t in threading.enumerate() if t.name == f"report-run-{run.pk}")
+    try:
+        page = client.get(response["Location"]).content.decode()
+        assert "Отчёт готовится…" in page and '<progress max="100" value="30"' in page
+        assert 'hx-trigger="every 1s"' in page  # htmx polls the status
+    finally:
+        go_on.set()
+        worker.join(30)
+    assert not worker.is_alive()
+    polled = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert "Отчёт готов." in polled and "hx-trigger" not in polled  # polling stops
+    assert alpha.student.last_name in {r[1] for r in _csv_rows(_download(client, run))}
