@@ -1,6 +1,7 @@
 """Billing reads. Balances and lessons left are always computed from ledger entries, never stored."""
 
 import datetime as dt
+from collections.abc import Collection
 from decimal import Decimal
 
 from django.db.models import DecimalField, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -34,10 +35,13 @@ ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
 
+# The correlated sums filter on the account (or subscription) alone: the outer row is already the
+# organisation's, and with the tenant filter added SQLite walked the organisation's index, reading every
+# ledger line of the organisation once per account.
 def _balance_subquery():
     return Coalesce(
         Subquery(
-            LedgerEntry.objects.filter(account_id=OuterRef("pk"))
+            LedgerEntry.all_objects.filter(account_id=OuterRef("pk"))
             .order_by()
             .values("account_id")
             .annotate(total=Sum("amount"))
@@ -51,7 +55,7 @@ def _balance_subquery():
 def _lessons_left_subquery():
     return Coalesce(
         Subquery(
-            LedgerEntry.objects.filter(subscription_id=OuterRef("pk"))
+            LedgerEntry.all_objects.filter(subscription_id=OuterRef("pk"))
             .order_by()
             .values("subscription_id")
             .annotate(total=Sum("lessons"))
@@ -69,21 +73,44 @@ def account_balance(*, account: Account) -> Decimal:
     return Decimal(total).quantize(Decimal("0.01"))
 
 
-def account_list(*, membership: Membership) -> QuerySet[Account]:
-    """Accounts the caller may see (a manager: families of their branches' children), with `balance`."""
+def account_list(*, membership: Membership, within: Collection[int] | None = None) -> QuerySet[Account]:
+    """Accounts the caller may see (a manager: families of their branches' children), with `balance`.
+    `within`: the caller's account ids resolved beforehand (`account_ids_in_scope`), which spares the
+    scope's subqueries over every child of the organisation."""
     qs = Account.objects.filter(organization_id=membership.organization_id)
-    if membership.role != Role.OWNER:
+    if within is not None:
+        qs = qs.filter(pk__in=sorted(within))
+    elif membership.role != Role.OWNER:
         qs = qs.filter(guardian__in=guardian_list(membership=membership))
     return qs.select_related("guardian").annotate(balance=_balance_subquery())
+
+
+def account_ids_in_scope(*, membership: Membership) -> frozenset[int] | None:
+    """The accounts `account_list` shows the caller (None: the whole organisation)."""
+    if membership.role == Role.OWNER:
+        return None
+    ids = Account.objects.filter(
+        organization_id=membership.organization_id, guardian__in=guardian_list(membership=membership)
+    ).values_list("pk", flat=True)
+    return frozenset(ids)
+
+
+def student_ids_in_scope(*, membership: Membership) -> frozenset[int] | None:
+    """The children whose subscriptions `subscription_scoped` shows the caller (None: all of them)."""
+    if membership.role == Role.OWNER:
+        return None
+    return frozenset(student_list(membership=membership).values_list("pk", flat=True).order_by())
 
 
 def account_get(*, membership: Membership, pk) -> Account:
     return get_object_or_404(account_list(membership=membership), pk=pk)
 
 
-def debtor_list(*, membership: Membership) -> QuerySet[Account]:
+def debtor_list(*, membership: Membership, within: Collection[int] | None = None) -> QuerySet[Account]:
     return (
-        account_list(membership=membership).filter(balance__lt=0).order_by("balance", "guardian__full_name")
+        account_list(membership=membership, within=within)
+        .filter(balance__lt=0)
+        .order_by("balance", "guardian__full_name")
     )
 
 
@@ -102,10 +129,15 @@ def subscription_list(
     )
 
 
-def subscription_scoped(*, membership: Membership) -> QuerySet[Subscription]:
+def subscription_scoped(
+    *, membership: Membership, within: Collection[int] | None = None
+) -> QuerySet[Subscription]:
+    """`within`: the caller's children resolved beforehand (`student_ids_in_scope`)."""
     org_id = membership.organization_id
     qs = Subscription.objects.filter(organization_id=org_id)
-    if membership.role != Role.OWNER:
+    if within is not None:
+        qs = qs.filter(student_id__in=sorted(within))
+    elif membership.role != Role.OWNER:
         qs = qs.filter(student__in=student_list(membership=membership).values("pk"))
     return qs.select_related("plan", "student", "course", "group", "account__guardian").annotate(
         lessons_left=_lessons_left_subquery()
@@ -117,12 +149,17 @@ def subscription_get(*, membership: Membership, pk) -> Subscription:
 
 
 def subscriptions_ending(
-    *, membership: Membership, today: dt.date, within_days: int = 7, lessons_max: int = 2
+    *,
+    membership: Membership,
+    today: dt.date,
+    within_days: int = 7,
+    lessons_max: int = 2,
+    within: Collection[int] | None = None,
 ) -> QuerySet[Subscription]:
     """Active subscriptions that run out soon: by date within `within_days`, or with few lessons left."""
     horizon = today + dt.timedelta(days=within_days)
     return (
-        subscription_scoped(membership=membership)
+        subscription_scoped(membership=membership, within=within)
         .filter(status=SubscriptionStatus.ACTIVE, valid_to__gte=today)
         .filter(Q(valid_to__lte=horizon) | Q(lessons_left__lte=lessons_max))
         .order_by("valid_to", "student__last_name")
