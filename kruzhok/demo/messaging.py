@@ -2,11 +2,14 @@
 (some negative, half of those already answered). Called by the seed command after the school year is
 built; deterministic for a given seed."""
 
+import datetime as dt
 import random
 
 from kruzhok.accounts.models import Membership, Organization, Role
 from kruzhok.attendance.models import AttendanceMark
+from kruzhok.demo.feedback_history import seed_feedback_history
 from kruzhok.feedback.services import feedback_reply, feedback_submit
+from kruzhok.lib.dates import org_today
 from kruzhok.lib.tenancy import tenant_context
 from kruzhok.messaging.services import absence_notice_enqueue, announcement_send, messaging_settings_update
 from kruzhok.school.models import OPEN_ENROLLMENT_STATUSES, Enrollment, Group, StudentGuardian
@@ -23,10 +26,18 @@ FEEDBACK_TEXTS = [
 ]
 
 
-def seed_messaging(*, org: Organization, seed: int = 7, families: int = 24) -> dict[str, int]:
+def seed_messaging(
+    *, org: Organization, seed: int = 7, families: int = 24, today: dt.date | None = None
+) -> dict[str, int]:
     rng = random.Random(seed)
     totals = {"announcements": 0, "absence_notices": 0, "feedback": 0, "replies": 0}
     with tenant_context(org.pk):
+        # Every month's feedback first, from its own stream: what follows draws as it did before.
+        totals.update(
+            seed_feedback_history(
+                org=org, rng=random.Random(f"{seed}:feedback"), today=today or org_today(org)
+            )
+        )
         owner_id = (
             Membership.objects.filter(organization=org, role=Role.OWNER, is_active=True)
             .values_list("user_id", flat=True)
@@ -96,8 +107,6 @@ PARENT_LINES = [
 
 def _seed_conversations_and_surveys(*, org: Organization, owner, links: list, rng: random.Random) -> dict:
     """A few conversations (one answered), survey answers with NPS, and the teacher's pulse."""
-    import datetime as dt
-
     from django.utils import timezone
 
     from kruzhok.feedback.engagement import teacher_pulse_set

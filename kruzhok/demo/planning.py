@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from kruzhok.accounts.models import Role
 from kruzhok.demo import behaviours as bh
 from kruzhok.demo import catalog
+from kruzhok.demo.archive import plan_archive
 from kruzhok.demo.catalog import CourseSpec
 from kruzhok.demo.season import Season
 from kruzhok.school.models import Relation
@@ -52,6 +53,7 @@ class OrgSpec:
     named_family: bool = False  # the `parent` user with two children, one of them the `student` user
     full_groups: int = 0  # groups topped up to capacity, each with a waiting list
     story: bool = False  # a strong teacher keeps children (see behaviours.tell_story)
+    archive: bool = False  # last school year's enrollment lists, imported (see archive.py)
 
 
 # --- The plan held in memory -----------------------------------------------------------------------------
@@ -107,6 +109,10 @@ class GroupPlan:
     enrollments: list["EnrollmentPlan"] = field(default_factory=list)
     pk: int | None = None
     slot_pks: list[int] = field(default_factory=list)
+    # Last year's twin of a group (archive.py): its own dates, closed, no timetable or lessons.
+    start: dt.date | None = None
+    end: dt.date | None = None
+    archived: bool = False
 
 
 @dataclass(slots=True)
@@ -169,6 +175,8 @@ class OrgPlan:
         self.unplaced = 0
         self.strong_teacher: int | None = None  # index into users
         self.kept_by_strong_teacher = 0
+        self.archive_enrollments: list[EnrollmentPlan] = []
+        self.archive_season: Season | None = None
         self._room_busy: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._teacher_busy: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._phones: set[str] = set()
@@ -189,6 +197,9 @@ class OrgPlan:
             self._fill_and_waitlist()
         self._plan_consents()
         self.unplaced = sum(1 for st in self.students if not st.groups)
+        if self.spec.archive:
+            # Drawn last, so this year's plan is the same with or without the archive.
+            plan_archive(self, random.Random(self.rng.getrandbits(64)))
         return self
 
     def _user(self, username: str, first: str, last: str, role: str) -> int:
@@ -270,6 +281,8 @@ class OrgPlan:
                 for g in chunk:
                     g.teacher = t
 
+        if spec.story:
+            self._strong_teacher_takes_more(teacher_of_first)
         # Rooms: one of each kind a branch needs, more when the timetable runs out of space.
         for bi in range(n_branches):
             kinds = sorted({spec.courses[g.course].room_kind for g in self.groups if g.branch == bi})
@@ -279,6 +292,30 @@ class OrgPlan:
                     self._add_room(bi, kind)
         for g in self.groups:
             self._schedule(g, meets_today=teacher_of_first is not None and g.idx == 0)
+
+    def _strong_teacher_takes_more(self, named: int | None) -> None:
+        """The centre gives its strongest teacher more groups (bh.STRONG_GROUPS): of the same family,
+        outside the weak branch, from colleagues who keep at least two. Draws nothing from the stream."""
+        branches = sorted({g.branch for g in self.groups})
+        weak = branches[bh.WEAK_BRANCH_INDEX] if len(branches) > 1 else None
+        strong = bh.strong_teacher(self.users, self.groups, weak)
+        if strong is None:
+            return
+        family = {self.spec.courses[g.course].family for g in self.groups if g.teacher == strong}
+        count = Counter(g.teacher for g in self.groups)
+        for g in self.groups:
+            if count[strong] >= bh.STRONG_GROUPS:
+                break
+            if (
+                g.teacher in (strong, named)
+                or g.branch == weak
+                or self.spec.courses[g.course].family not in family
+                or count[g.teacher] <= 2
+            ):
+                continue
+            count[g.teacher] -= 1
+            count[strong] += 1
+            g.teacher = strong
 
     def _add_room(self, branch: int, kind: str) -> int:
         base, capacity = catalog.ROOM_KINDS[kind]

@@ -109,8 +109,9 @@ class Writer:
                     teacher_id=p.users[g.teacher].pk,
                     name=g.name,
                     capacity=g.capacity,
-                    start_date=p.season.start,
-                    end_date=p.season.end,
+                    start_date=g.start or p.season.start,
+                    end_date=g.end or p.season.end,
+                    is_active=not g.archived,
                 )
                 for g in p.groups
             ],
@@ -227,10 +228,10 @@ class Writer:
                     drop_reason=e.outcome.reason,
                     drop_note=e.outcome.note,
                 )
-                for e in p.enrollments
+                for e in [*p.enrollments, *p.archive_enrollments]
             ],
         )
-        for e, obj in zip(p.enrollments, objs, strict=True):
+        for e, obj in zip([*p.enrollments, *p.archive_enrollments], objs, strict=True):
             e.pk = obj.pk
         actor = [p.users[m].pk for m in p.branch_manager]
         # Events go in oldest first per enrollment, so (created_at, id) order is the lifecycle order.
@@ -239,7 +240,7 @@ class Writer:
             ("organization_id", "enrollment_id", "from_status", "to_status", "on_date", "actor_id", "note"),
             [
                 (org.pk, e.pk, frm, to, on_date, actor[p.groups[e.group].branch], note)
-                for e in p.enrollments
+                for e in [*p.enrollments, *p.archive_enrollments]
                 for on_date, frm, to, note in e.outcome.events
             ],
         )

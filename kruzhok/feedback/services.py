@@ -77,7 +77,9 @@ def _enrollment_of(*, org: Organization, student: Student | None, lesson: Lesson
     return qs.order_by("-started_on", "-pk").first()
 
 
-def _classify(feedback: Feedback) -> None:
+def feedback_classify(feedback: Feedback) -> None:
+    """Sets the tone, its confidence, the words behind it and the aspects of an unsaved feedback (the
+    rules every feedback goes through; saving and alerting are the caller's)."""
     result = sentiment_model.analyse(feedback.text)
     label, confidence, terms = result.label, result.confidence, result.terms
     # A sad face is a negative answer even without words; a happy one without words is positive.
@@ -156,7 +158,7 @@ def feedback_file(
 ) -> Feedback:
     """Classifies a new response, checks and saves it, and opens the manager's alert if it is negative.
     Every way feedback arrives (a message, a pulse, a survey, an import) goes through here."""
-    _classify(feedback)
+    feedback_classify(feedback)
     if validate:
         feedback.full_clean(exclude=RESOLVED_RELATIONS, validate_constraints=validate_constraints)
     feedback.save()

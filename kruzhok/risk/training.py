@@ -167,6 +167,18 @@ def _save_artefact(*, org, model) -> tuple[str, str]:
     return f"{org.id}/{name}", digest
 
 
+def history_start(data: feat.RiskData) -> int | None:
+    """The first day the history can teach from: the first enrollment, or the first marked lesson when
+    the registers start later (enrollment lists imported from before the centre kept its register here
+    have no attendance: every child in them would look absent, and the model learnt nothing)."""
+    if data.enrollments.empty:
+        return None
+    start = int(data.enrollments["started"].min())
+    if not data.marks.empty:
+        start = max(start, int(data.marks["day"].min()))
+    return start
+
+
 def risk_train(*, org, today: dt.date | None = None, data: feat.RiskData | None = None) -> ModelVersion:
     """Train on the organisation's own history; the trained model becomes active only if its temporal
     backtest beats the active prior. Always records a ModelVersion (inactive when it lost)."""
@@ -177,10 +189,11 @@ def risk_train(*, org, today: dt.date | None = None, data: feat.RiskData | None 
     data = data if data is not None else load_risk_data_for_training(org=org, today=today)
     current = prior_version(org=org)
     last = today.toordinal() - horizon
-    if data.enrollments.empty or last < data.enrollments["started"].min():
+    start = history_start(data)
+    if start is None or last < start:
         X, y, snap = build_training_set(data, first=0, last=-1)
     else:
-        X, y, snap = build_training_set(data, first=int(data.enrollments["started"].min()) + 14, last=last)
+        X, y, snap = build_training_set(data, first=start + 14, last=last)
     names = feat.feature_names()
     base = {
         "organization_id": org.id,

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from kruzhok.accounts.models import Membership, Organization, Role
@@ -137,7 +138,9 @@ def test_the_data_keeps_the_invariants_the_services_enforce(today):
 
 def assert_invariants(org, today):
     lessons = {lesson.pk: lesson for lesson in school.Lesson.objects.filter(organization=org)}
-    enrollments = {e.pk: e for e in school.Enrollment.objects.filter(organization=org)}
+    enrollments = {
+        e.pk: e for e in school.Enrollment.objects.filter(organization=org).select_related("group")
+    }
     events = defaultdict(list)
     for event in school.EnrollmentEvent.objects.filter(organization=org).order_by("created_at", "pk"):
         events[event.enrollment_id].append(event)
@@ -145,7 +148,7 @@ def assert_invariants(org, today):
     # Every enrollment's history is a chain of allowed transitions ending in its status.
     allowed = {
         ("", "trial"), ("", "active"), ("trial", "active"), ("trial", "dropped"), ("active", "paused"),
-        ("active", "dropped"), ("paused", "active"), ("paused", "dropped"),
+        ("active", "dropped"), ("paused", "active"), ("paused", "dropped"), ("active", "completed"),
     }  # fmt: skip
     paused = defaultdict(list)
     for e in enrollments.values():
@@ -164,6 +167,9 @@ def assert_invariants(org, today):
                 paused[e.pk][-1][1] = ev.on_date
         if e.status == EnrollmentStatus.DROPPED:
             assert e.ended_on == chain[-1].on_date and e.drop_reason
+        elif e.status == EnrollmentStatus.COMPLETED:
+            # Last year's lists (demo/archive.py): finished on the day the group closed.
+            assert e.ended_on == chain[-1].on_date == e.group.end_date
         else:
             assert e.ended_on is None
 
@@ -329,10 +335,11 @@ def test_reset_falls_back_to_the_orm_when_another_table_blocks_the_fast_path(mon
         raise IntegrityError("FOREIGN KEY constraint failed")
 
     seed()
+    children = school.Student.objects.filter(organization=demo_org()).count()
     monkeypatch.setattr(writing, "_raw_delete_tenant_rows", blocked)
     seed(reset=True)
     assert Organization.objects.filter(slug="demo").count() == 1
-    assert school.Student.objects.filter(organization=demo_org()).count() == SMALL
+    assert school.Student.objects.filter(organization=demo_org()).count() == children > SMALL
 
 
 def test_reset_clears_demo_users_left_without_an_organisation():
@@ -358,3 +365,43 @@ def test_the_full_demo_builds_every_area_and_their_checks_pass():
     call_command("gamification_rebuild", "--check", stdout=rebuild)
     assert "0 difference" in rebuild.getvalue()
     assert RiskScore.objects.filter(organization=org).exists()
+
+
+def test_last_years_lists_are_closed_groups_with_real_dates_and_the_data_quality_checks_stay_quiet():
+    """The archive (demo/archive.py): last year's twins of this year's groups, closed on 31 May, with
+    enrollments that finished or left on real dates and no registers."""
+    from kruzhok.dataquality import checks
+
+    seed()
+    org, today = demo_org(), timezone.localdate()
+    start = school_year_start(today)
+    archive = school.Group.objects.filter(organization=org, is_active=False)
+    assert archive.count() == school.Group.objects.filter(organization=org, is_active=True).count()
+    assert set(archive.values_list("start_date", "end_date")) == {
+        (start.replace(year=start.year - 1), dt.date(start.year, 5, 31))
+    }
+    assert not school.Lesson.objects.filter(group__in=archive).exists()
+    old = school.Enrollment.objects.filter(group__in=archive)
+    assert set(old.values_list("status", flat=True)) == {EnrollmentStatus.COMPLETED, EnrollmentStatus.DROPPED}
+    # Some children finished last year and are back: a new enrollment this year, without a trial.
+    back = old.filter(status=EnrollmentStatus.COMPLETED).values_list("student_id", flat=True)
+    again = school.Enrollment.objects.filter(organization=org, student_id__in=back, group__is_active=True)
+    skipped_trial = set(
+        again.exclude(events__to_status=EnrollmentStatus.TRIAL).values_list("student_id", flat=True)
+    )
+    assert skipped_trial and skipped_trial == set(again.values_list("student_id", flat=True))
+    # No seat was ever double-booked last year either.
+    for group in archive:
+        rows = list(old.filter(group=group).values_list("started_on", "ended_on"))
+        for day in {a for a, _b in rows}:
+            assert sum(a <= day <= b for a, b in rows) <= group.capacity, group.name
+    archived = {reverse("school:group_detail", args=[pk]) for pk in archive.values_list("pk", flat=True)} | {
+        reverse("school:student_detail", args=[pk]) for pk in old.values_list("student_id", flat=True)
+    }
+    for check in (
+        checks.enrollments_without_lessons,
+        checks.children_without_guardian,
+        checks.children_without_consent,
+        checks.likely_duplicates,
+    ):
+        assert not {p.url for p in check(org, None, today)} & archived, check.__name__

@@ -249,3 +249,21 @@ def test_the_lead_time_command_prints_the_model_beside_the_absence_rule_and_a_le
     text = out.getvalue()
     assert "alerts/teacher/week" in text and "baseline: days_since_attended >= 14" in text
     assert "days before) p=" in text
+
+
+def test_training_starts_where_the_register_starts_not_at_imported_enrollments():
+    from kruzhok.risk.training import history_start
+
+    def data(starts, mark_days):
+        enrollments = pd.DataFrame({"started": starts}, index=range(1, len(starts) + 1))
+        marks = pd.DataFrame({"day": mark_days, "enrollment_id": [1] * len(mark_days)})
+        return feat.RiskData(
+            org_id=1, enrollments=enrollments, marks=marks, holidays=np.empty((0, 2)), links=None
+        )
+
+    # Last year's lists were imported (enrollments from day 100), the register starts on day 465.
+    assert history_start(data([100, 120, 470], [465, 472])) == 465
+    # A register as old as the enrollments: the first enrollment starts the history.
+    assert history_start(data([100, 120], [100, 130])) == 100
+    assert history_start(data([100], [])) == 100
+    assert history_start(data([], [])) is None
