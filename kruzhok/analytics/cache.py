@@ -79,16 +79,15 @@ class Versions:
 
     `all` moves with any change (the page's HTML); `enrollments` only with enrollments, `money` with
     billing events and payments, `revenue` only with money received, `lessons` with cancelled, moved
-    or new lessons, `risk` with new scores, alerts and feedback. (Revenue at risk and the
-    children at risk are summed under `all` from latest-score rows read under `risk` and patched with
-    the day's scores rewritten in place since: a rescore the same day moves no id.) Marks, lessons and enrollment
-    flows are read from MonthlyFact, kept exact by the handlers. `mark_id`/`lesson_id`/`enrollment_id`
+    or new lessons, `alerts` with new alerts, `feedback` with new feedback (both with enrollments too).
+    Revenue at risk and the children at risk are summed under `all` from latest-score rows read per
+    `enrollments` and patched with the day's scores written since (`selectors.risk_rows`). Marks,
+    lessons and enrollment flows are read from MonthlyFact, kept exact by the handlers. `mark_id`/`lesson_id`/`enrollment_id`
     and the `seen_*` ids tell whether rows arrived without events and the facts must catch up."""
 
     all: str
     enrollments: str
     money: str
-    risk: str
     revenue: str  # money received only (payments, refunds, their reversals) + enrollments
     lessons: str  # lessons cancelled or moved (lesson.changed) + the newest lesson id
     alerts: str = ""  # new alerts + enrollments: a mark's rescore that opens no alert leaves it
@@ -153,7 +152,7 @@ def versions(org_id: int) -> Versions:
         .first()
     )
     if row is None:
-        return Versions("none", "none", "none", "none", "none", "none")
+        return Versions("none", "none", "none", "none", "none", "none", "none")
     v = {k: row[k] or 0 for k in row}
     enrollments = f"{v['c_enrollments']}:{v['enr']}"
     return Versions(
@@ -162,7 +161,6 @@ def versions(org_id: int) -> Versions:
         money=f"{v['c_money']}:{v['received']}:{enrollments}",
         revenue=f"{v['revenue']}:{enrollments}",
         lessons=f"{v['c_lessons']}:{v['lesson']}",
-        risk=f"{v['score']}:{v['alert']}:{v['fb']}:{enrollments}",
         alerts=f"{v['alert']}:{enrollments}",
         feedback=f"{v['fb']}:{enrollments}",
         mark_id=v["mark"],

@@ -624,8 +624,8 @@ class Facts:
         return hashlib.sha256(",".join(map(str, sorted(self.group_ids))).encode()).hexdigest()[:16]
 
     def cached(self, name: str, params: dict, compute, *, part: str = "all"):
-        """compute() once per scope, day and version of `part` (all, enrollments, money, revenue, lessons
-        or risk)."""
+        """compute() once per scope, day and version of `part` (all, enrollments, money, revenue, lessons,
+        alerts or feedback)."""
         version = self.versions.part(part) if self.use_facts else self.version
         return cached(
             self.org.pk, name, {"g": self.key, "today": self.today, **params}, compute, version=version
